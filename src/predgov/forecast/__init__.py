@@ -1,0 +1,1 @@
+"""predgov.forecast: planned stage (see DESIGN.md); nothing public yet."""

@@ -1,0 +1,1 @@
+"""predgov.sim: planned stage (see DESIGN.md); nothing public yet."""

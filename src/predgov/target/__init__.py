@@ -1,0 +1,1 @@
+"""predgov.target: planned stage (see DESIGN.md); nothing public yet."""

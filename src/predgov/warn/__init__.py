@@ -1,0 +1,1 @@
+"""predgov.warn: planned stage (see DESIGN.md); nothing public yet."""
