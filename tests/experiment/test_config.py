@@ -1,0 +1,65 @@
+"""Structured configs: every YAML in conf/ composes and validates; bad values name their key."""
+
+from __future__ import annotations
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from predgov.experiment.app import register_resolvers
+from predgov.experiment.config import (
+    ConfigError,
+    DemoCityConfig,
+    FileDataConfig,
+    register_configs,
+    validate,
+)
+from predgov.paths import conf_dir
+
+register_configs()
+register_resolvers()
+
+
+def _compose(overrides: list[str]):
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        return compose(config_name="config", overrides=overrides)
+
+
+def test_default_config_is_the_demo_city():
+    cfg = validate(_compose([]))
+    assert isinstance(cfg.data, DemoCityConfig)
+    assert cfg.data.seed == cfg.seed == 0
+    assert cfg.viz.min_count == 5
+
+
+@pytest.mark.parametrize("name", [p.stem for p in (conf_dir() / "data").glob("*.yaml")])
+def test_every_data_config_validates(name, brooklyn_noise_path):
+    overrides = [f"data={name}"]
+    if name == "file":
+        overrides += [f"data.path={brooklyn_noise_path}", "data.preset=nyc311_brooklyn_noise"]
+    cfg = validate(_compose(overrides))
+    assert cfg.data.cube.freq == "D"
+    if name == "brooklyn_noise":
+        assert isinstance(cfg.data, FileDataConfig)
+        assert cfg.data.path == str(brooklyn_noise_path)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        (["data.cube.freq=H"], "data.cube.freq"),
+        (["data.scale=0"], "data.scale"),
+        (["data.start=2024-01-01", "data.end=2023-01-01"], "data"),
+        (["viz.min_count=0"], "viz.min_count"),
+        (["viz.lang=fr"], "viz.lang"),
+        (["data=file"], "data.path"),
+        (["data=file", "data.path=x.csv"], "data.preset"),
+    ],
+)
+def test_bad_values_fail_naming_the_key(overrides, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        validate(_compose(overrides))
+
+
+def test_wrong_type_is_refused_at_composition():
+    with pytest.raises(Exception, match="seed"):
+        _compose(["data.seed=abc"])
