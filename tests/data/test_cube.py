@@ -66,7 +66,7 @@ def test_known_answer_daily_cube():
     np.testing.assert_array_equal(counts.values, expected)
     assert list(cube["parent"].values) == ["utilities", "environment", "market"]
     assert list(cube["label_zh"].values) == ["供热", "社会生活噪声", "消费纠纷"]
-    assert list(cube["department"].values)[0].startswith("供热")
+    assert str(cube["department"].values[0]).startswith("供热")
     assert list(cube["district_label_en"].values) == ["Shinan", "Shibei"]
 
 

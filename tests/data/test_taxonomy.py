@@ -21,8 +21,16 @@ def test_qingdao_taxonomy_has_the_seed_categories():
 
 @pytest.mark.parametrize(
     ("spelling", "code"),
-    [("供热", "heating"), ("供暖", "heating"), ("Heating", "heating"), (" 消费 纠纷 ", "consumer_dispute"),
-     ("邻里矛盾", "neighbour_dispute"), ("公用事业", "utilities"), ("不存在的类", None), (None, None)],
+    [
+        ("供热", "heating"),
+        ("供暖", "heating"),
+        ("Heating", "heating"),
+        (" 消费 纠纷 ", "consumer_dispute"),
+        ("邻里矛盾", "neighbour_dispute"),
+        ("公用事业", "utilities"),
+        ("不存在的类", None),
+        (None, None),
+    ],
 )
 def test_lookup_by_label_alias_and_code(spelling, code):
     assert load_taxonomy("qingdao").lookup(spelling) == code
@@ -48,7 +56,9 @@ def test_bad_tables_are_rejected():
 
 def test_qingdao_districts():
     d = load_districts("qingdao")
-    assert d.names == ["市南", "市北", "李沧", "崂山", "西海岸新区", "城阳", "即墨", "胶州", "平度", "莱西"]
+    assert d.names == [
+        "市南", "市北", "李沧", "崂山", "西海岸新区", "城阳", "即墨", "胶州", "平度", "莱西",
+    ]
     assert d.lookup("即墨市") == "即墨" and d.lookup("Laixi") == "莱西" and d.lookup("东城") is None
     # ~10.4 million residents at ~2.6 per household: 3–5 million households in all.
     assert 3_000_000 < d.table["households"].sum() < 5_000_000

@@ -75,7 +75,9 @@ def _local_naive(received: pd.Series, timezone: str | None) -> np.ndarray:
     return received.to_numpy(dtype="datetime64[ns]")
 
 
-def _ordered_labels(values: pd.Series, known: Sequence[str], declared: Sequence[str] | None) -> list:
+def _ordered_labels(
+    values: pd.Series, known: Sequence[str], declared: Sequence[str] | None
+) -> list:
     """Labels of a dim: declared ones (all kept), else observed ones in reference-table order."""
     observed = set(values.unique())
     if declared is not None:

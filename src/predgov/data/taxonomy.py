@@ -104,7 +104,8 @@ class Taxonomy:
         Codes the taxonomy does not know keep their own spelling as labels and get parent and
         department ``"unmapped"``.
         """
-        out: dict[str, list[str]] = {k: [] for k in ("parent", "department", "label_zh", "label_en")}
+        keys = ("parent", "department", "label_zh", "label_en")
+        out: dict[str, list[str]] = {k: [] for k in keys}
         for code in codes:
             if code in self.table.index and self.table.loc[code, "level"] == 2:
                 row = self.table.loc[code]

@@ -10,15 +10,17 @@ Examples (shell)::
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from predgov.experiment.config import register_configs, validate
+from predgov.data.report import IngestError
+from predgov.experiment.config import ConfigError, register_configs, validate
 from predgov.experiment.pipeline import run_pipeline
-from predgov.paths import shared_data_file
+from predgov.paths import conf_dir, shared_data_file
 
 log = logging.getLogger("predgov")
 
@@ -33,11 +35,16 @@ register_configs()
 register_resolvers()
 
 
-@hydra.main(version_base="1.3", config_path="../../../conf", config_name="config")
+@hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
 def _main(cfg: DictConfig) -> None:
-    checked = validate(cfg)
     run_dir = Path(HydraConfig.get().runtime.output_dir)
-    outputs = run_pipeline(checked, cfg, run_dir)
+    try:
+        checked = validate(cfg)
+        outputs = run_pipeline(checked, cfg, run_dir)
+    except (ConfigError, IngestError, FileNotFoundError) as err:
+        # A user's mistake (bad value, unreadable file): one clear line, no traceback.
+        print(f"predgov: error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
     log.info("run directory: %s", run_dir)
     for role, path in outputs.items():
         log.info("  %-20s %s", role, path.relative_to(run_dir))

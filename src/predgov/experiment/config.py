@@ -57,7 +57,7 @@ class DemoCityConfig:
 
     def __post_init__(self) -> None:
         if self.source != "demo_city":
-            _fail("data.source", f"the demo_city schema needs source=demo_city, got {self.source!r}")
+            _fail("data.source", f"demo_city schema needs source=demo_city, not {self.source!r}")
         if self.seed < 0:
             _fail("data.seed", f"must be >= 0, got {self.seed}")
         if not self.scale > 0:
@@ -112,7 +112,7 @@ class VizConfig:
         if self.lang not in ("zh", "en", "both"):
             _fail("viz.lang", f"must be zh, en or both, got {self.lang!r}")
         if self.min_count < 1:
-            _fail("viz.min_count", f"must be >= 1, got {self.min_count}")
+            _fail("viz.min_count", f"must be >= 1 (got {self.min_count})")
         bad = [f for f in self.formats if f not in ("png", "svg", "pdf")]
         if bad or not self.formats:
             _fail("viz.formats", f"choose from png, svg, pdf; got {self.formats}")
@@ -165,7 +165,7 @@ def validate(cfg: DictConfig) -> PredgovConfig:
     >>> validate(OmegaConf.merge(cfg, {"viz": {"min_count": 0}}))
     Traceback (most recent call last):
     ...
-    predgov.experiment.config.ConfigError: invalid config value at 'viz.min_count': must be >= 1, got 0
+    predgov.experiment.config.ConfigError: invalid config value at 'viz.min_count': must be >= 1...
     """
     try:
         obj = OmegaConf.to_object(cfg)
