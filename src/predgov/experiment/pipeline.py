@@ -20,6 +20,13 @@ from predgov.experiment.config import DemoCityConfig, FileDataConfig, PredgovCon
 from predgov.experiment.provenance import provenance, write_provenance
 
 
+_HEATMAP_TITLE = {
+    "zh": "各区各类诉求总量",
+    "en": "Requests by district and category",
+    "both": "各区各类诉求总量 · Requests by district and category",
+}
+
+
 @dataclass
 class DataStageResult:
     """What the data stage hands on: the cube, its ingest report, and input files by role."""
@@ -161,6 +168,7 @@ def run_pipeline(cfg: PredgovConfig, raw_cfg: DictConfig, run_dir: str | Path) -
             data.cube,
             lang=cfg.viz.lang,
             min_count=cfg.viz.min_count,
+            title=_HEATMAP_TITLE[cfg.viz.lang],
             source=data.cube.attrs.get("source", ""),
             date=date,
         )
