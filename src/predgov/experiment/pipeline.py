@@ -19,7 +19,6 @@ from predgov.data.cube import to_cube, write_cube
 from predgov.experiment.config import DemoCityConfig, FileDataConfig, PredgovConfig
 from predgov.experiment.provenance import provenance, write_provenance
 
-
 _HEATMAP_TITLE = {
     "zh": "各区各类诉求总量",
     "en": "Requests by district and category",

@@ -64,6 +64,11 @@ METRIC_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+#: Short score names for colour-bar titles.
+_SHORT = {"mase": "MASE", "rmsse": "RMSSE", "spl": "SPL", "abs_bias": "|bias|",
+          "cov50_err": "cov50 err", "cov80_err": "cov80 err", "cov95_err": "cov95 err"}
+
+
 def _text(zh: str, en: str, lang: str) -> str:
     return zh if lang == "zh" else en if lang == "en" else f"{zh} {en}"
 
@@ -453,7 +458,8 @@ def relative_skill_map(
     n_dist, n_cat = values.shape
     xlabels = category_labels(ratio, lang)
     ylabels = district_labels(ratio, lang)
-    zh, en = METRIC_LABELS.get(metric.removesuffix("_err"), (metric, metric))
+    zh, en = METRIC_LABELS.get(metric.removesuffix("_rel").removesuffix("_err"),
+                               (metric, metric))
 
     with briefing_style():
         if ax is None:
@@ -490,8 +496,8 @@ def relative_skill_map(
         ax.grid(False)
         for spine in ax.spines.values():
             spine.set_visible(False)
-        if title is not None:
-            ax.set_title(title)
+        ax.set_title(title if title is not None else _text(
+            f"{zh}：模型/基准", f"{en}: model / baseline", lang))
         cbar = fig.colorbar(mesh, ax=ax, shrink=0.8, anchor=(0.0, 1.0), pad=0.02)
         ticks = [r for r in (0.25, 1 / 3, 0.5, 2 / 3, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0)
                  if abs(np.log2(r)) <= half + 1e-9]
@@ -500,9 +506,10 @@ def relative_skill_map(
         labels[0] += "  " + _text("更好", "better", lang)
         labels[-1] += "  " + _text("更差", "worse", lang)
         cbar.set_ticks([np.log2(r) for r in ticks], labels=labels)
-        cbar.ax.set_title(en if lang == "en" else zh if lang == "zh" else f"{en}\n{zh}",
-                          loc="left", fontsize=9, pad=6)
-        cbar.set_label(_text("比值：模型/基准", "ratio: model / baseline", lang), fontsize=9)
+        # A short title: long ones would run past the figure edge (layout ignores them).
+        short = _SHORT.get(metric.removesuffix("_rel"), metric)
+        cbar.ax.set_title(f"{short}\n" + _text("比值", "ratio", lang), loc="left", fontsize=9,
+                          pad=6)
         cbar.ax.tick_params(labelsize=9)
         cbar.outline.set_visible(False)
         keys = []

@@ -1,0 +1,322 @@
+"""``CityModel``: builds a Qingdao-like city and steps it one day at a time.
+
+World: households, estates and grids (``households``, ``grids``), departments
+(``departments``), the processes (``processes/``) and the calendar: ``predgov.data.calendar``
+for holidays, working days, heating and tourist seasons, the demo city's weather for the run
+seed (``predgov.data.demo._temperature``, the same series ``demo_city(seed)`` has) and the demo
+city's expected volumes for the background categories (``world_seed``).
+
+One step = one day, in this order:
+
+1. interventions act (``interventions``), their cost is booked;
+2. each process's ``occur`` adds new latent cases; households get their "open problem" bit;
+3. process-specific ends (heating: the season is over, every heating problem ends);
+4. ``reporting.report``: first calls, chasing calls, calls after failed visits, giving up;
+5. each still-active case ends by itself with its process's daily ``end`` probability (keyed
+   uniform, purpose SELF_END) - after reporting, so a problem can be called in on its first day;
+6. every department handles its tickets (``departments``);
+7. cases whose problem is gone and that hold no ticket close; outputs are recorded by
+   (day, district, category); closed cases are dropped.
+
+Randomness: only keyed streams (``streams``), never ``model.rng``, so a run is a function of
+(seed, world_seed, scale, dates, params, interventions); ``model.rng`` is left for optional
+viewers.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from predgov.data.calendar import calendar
+from predgov.data.demo import _temperature, demo_city
+from predgov.data.taxonomy import load_taxonomy
+from predgov.sim import streams
+from predgov.sim.cases import CLOSED, GAVE_UP, LATENT, OPEN, Cases
+from predgov.sim.departments import HOUSEHOLD_PROCESSES, Department, HandlingParams
+from predgov.sim.grids import make_grids
+from predgov.sim.households import build_households
+from predgov.sim.interventions import Intervention
+from predgov.sim.processes.background import Background, BackgroundParams
+from predgov.sim.processes.base import Process
+from predgov.sim.processes.consumer import Consumer, ConsumerParams
+from predgov.sim.processes.heating import Heating, HeatingParams
+from predgov.sim.processes.neighbour import Neighbour, NeighbourParams
+from predgov.sim.processes.noise import Noise, NoiseParams
+
+#: Processes by name, in the order they run each day.
+PROCESSES: dict[str, type[Process]] = {
+    "heating": Heating, "neighbour": Neighbour, "consumer": Consumer, "noise": Noise,
+    "background": Background,
+}  # fmt: skip
+#: Outputs recorded per (day, district, category).
+OUTPUTS = ("problems", "calls", "repeat_calls", "reported", "resolved", "rated", "satisfied")
+
+
+@dataclass(frozen=True)
+class SimParams:
+    """All process and handling parameters (defaults: the calibrated Qingdao-like city).
+
+    Examples
+    --------
+    >>> SimParams().heating.start_amp
+    2.0
+    """
+
+    heating: HeatingParams = field(default_factory=HeatingParams)
+    neighbour: NeighbourParams = field(default_factory=NeighbourParams)
+    consumer: ConsumerParams = field(default_factory=ConsumerParams)
+    noise: NoiseParams = field(default_factory=NoiseParams)
+    background: BackgroundParams = field(default_factory=BackgroundParams)
+    handling: HandlingParams = field(default_factory=HandlingParams)
+
+
+class CityModel(mesa.Model):
+    """Agent-based Qingdao-like city: households, complaints and departments.
+
+    Parameters
+    ----------
+    seed
+        Run seed (weather and every dynamic draw).
+    scale
+        Fraction of Qingdao's ~3.7 million households (1.0 = full city).
+    start, end
+        First and last simulated day (inclusive).
+    world_seed
+        Seed of the city's layout (estates, flats, merchants, sources, background levels); kept
+        fixed across run seeds by default.
+    districts
+        Subset of district names (default all ten).
+    params
+        ``SimParams``; default the calibrated defaults.
+    interventions
+        ``Intervention`` objects (copied, so one object can serve many runs).
+    processes
+        Names from ``PROCESSES`` to run (default all).
+
+    Examples
+    --------
+    >>> m = CityModel(scale=0.001, start="2025-11-15", end="2025-11-20")
+    >>> m.run()
+    >>> m.record["calls"].shape[1:] == (10, len(m.categories))
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        scale: float = 0.01,
+        start: str = "2025-07-01",
+        end: str = "2026-06-30",
+        world_seed: int = 0,
+        districts: Sequence[str] | None = None,
+        params: SimParams | None = None,
+        interventions: Sequence[Intervention] = (),
+        processes: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(rng=int(seed))
+        self.seed = int(seed)
+        self.world_seed = int(world_seed)
+        self.scale = float(scale)
+        self.params = params or SimParams()
+        self.dates = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="D")
+        if len(self.dates) == 0:
+            raise ValueError(f"end ({end}) is before start ({start})")
+        self.day_numbers = (self.dates.values.astype("datetime64[D]").astype(np.int64))
+        self.day_of_year = self.dates.day_of_year.to_numpy().astype(float)
+        cal = calendar((self.dates[0], self.dates[-1], "D"), "qingdao")
+        self.in_heating_season = cal["heating_season"].values
+        self.in_tourist_season = cal["tourist_season"].values
+        self.working_day = cal["working_day"].values
+        self.holiday = cal["holiday"].values
+        self.temperature = _temperature(self.seed, self.dates)
+
+        self.households = build_households(
+            self.world_seed, self.scale, districts=None if districts is None else list(districts)
+        )
+        taxonomy = load_taxonomy("qingdao")
+        self.categories: list[str] = list(taxonomy.categories.index)
+        self.demo_expected = demo_city(
+            self.world_seed, start=str(self.dates[0].date()), end=str(self.dates[-1].date()),
+            anomalies=False, districts=self.households.district_names,
+        )["expected"]  # fmt: skip
+        self.grids = make_grids(self)
+
+        hp = self.params.handling
+        self.p_fix = np.array([hp.p_fix_for(c) for c in self.categories])
+        self.delay = np.array([hp.delay_for(c) for c in self.categories], dtype=np.int64)
+        self.departments = self._make_departments(taxonomy)
+
+        names = list(PROCESSES) if processes is None else list(processes)
+        unknown = [n for n in names if n not in PROCESSES]
+        if unknown:
+            raise ValueError(f"unknown processes {unknown}; have {list(PROCESSES)}")
+        self.processes: list[Process] = [
+            PROCESSES[n](self, getattr(self.params, n)) for n in PROCESSES if n in names
+        ]
+        self.process_by_name = {n: p for n, p in zip(
+            [n for n in PROCESSES if n in names], self.processes, strict=True)}  # fmt: skip
+        n_proc = max(streams.INTERVENTION, *[p.process for p in self.processes]) + 1
+        self._rp = {k: np.zeros(n_proc) for k in ("report", "chase", "recall", "give_up", "end")}
+        for p in self.processes:
+            for k, arr in self._rp.items():
+                arr[p.process] = getattr(p.params.reporting, k)
+
+        self.interventions = [copy.deepcopy(iv) for iv in interventions]
+        self.cases = Cases()
+        shape = (len(self.dates), len(self.households.district_names), len(self.categories))
+        self.record = {k: np.zeros(shape, dtype=np.int64) for k in OUTPUTS}
+        self.estate_calls = np.zeros((len(self.households.estates), len(self.categories)),
+                                     dtype=np.int64)
+        self.cost = np.zeros(len(self.dates))
+        self.t = 0
+        self.datacollector = mesa.DataCollector(model_reporters={
+            "calls": lambda m: int(m.record["calls"][m.t - 1].sum()),
+            "open_cases": lambda m: len(m.cases),
+        })  # fmt: skip
+
+    # ------------------------------------------------------------------ building
+    def _make_departments(self, taxonomy) -> list[Department]:
+        cats = taxonomy.categories
+        hh_total = float(self.demo_expected["households"].sum())
+        world_hh = float(len(self.households))
+        expected = self.demo_expected.sum("district").transpose("time", "category").values
+        load = np.empty(len(self.categories))
+        for j in range(len(self.categories)):
+            series = expected[:, j]
+            on = series > 0
+            load[j] = series[on].mean() if on.any() else 0.0
+        load *= world_hh / hh_total
+        out = []
+        for name in dict.fromkeys(cats["department"]):
+            idx = np.flatnonzero((cats["department"] == name).to_numpy())
+            cap = int(np.ceil(self.params.handling.capacity_factor * load[idx].sum()))
+            out.append(Department(self, name, idx, max(1, cap)))
+        return out
+
+    def estate_table(self) -> pd.DataFrame:
+        """Estates as a table (index = estate id used by ``PipeFlushing``).
+
+        Examples
+        --------
+        >>> m = CityModel(scale=0.001, start="2025-11-15", end="2025-11-15")
+        >>> {"district", "households", "system_age"} <= set(m.estate_table().columns)
+        True
+        """
+        e = self.households.estates
+        return pd.DataFrame({
+            "district": np.array(self.households.district_names)[e.district],
+            "households": e.size, "build_year": e.build_year, "age": e.age,
+            "system_age": e.system_age, "central_heating": e.central_heating,
+            "floors": e.floors, "mean_clog": np.bincount(
+                self.households.estate, weights=self.households.clog, minlength=len(e)) / e.size,
+        })  # fmt: skip
+
+    # ------------------------------------------------------------------ stepping
+    def experience_update(self, idx: np.ndarray, satisfied: np.ndarray) -> None:
+        """Move the experience of the households of cases ``idx`` by +1/-1 (in [-3, 3])."""
+        c = self.cases
+        who = c.hh[idx]
+        ok = who >= 0
+        if not ok.any():
+            return
+        col = c.process[idx][ok].astype(np.int64) - 1
+        delta = np.where(satisfied[ok], 1, -1)
+        exp = self.households.experience
+        flat = who[ok] * exp.shape[1] + col
+        uniq, inv = np.unique(flat, return_inverse=True)
+        acc = np.bincount(inv, weights=delta).astype(np.int64)
+        view = exp.reshape(-1)
+        view[uniq] = np.clip(view[uniq].astype(np.int64) + acc, -3, 3).astype(np.int8)
+
+    def _set_bits(self, hh: np.ndarray, process: np.ndarray, on: bool) -> None:
+        ok = (hh >= 0) & np.isin(process, HOUSEHOLD_PROCESSES[:-1])
+        if not ok.any():
+            return
+        bits = (np.uint8(1) << process[ok].astype(np.uint8)).astype(np.uint8)
+        if on:
+            np.bitwise_or.at(self.households.active, hh[ok], bits)
+        else:
+            np.bitwise_and.at(self.households.active, hh[ok], ~bits)
+
+    def _tally(self, name: str, t: int, idx: np.ndarray) -> None:
+        if len(idx) == 0:
+            return
+        c = self.cases
+        n_c = len(self.categories)
+        flat = c.district[idx].astype(np.int64) * n_c + c.category[idx]
+        self.record[name][t] += np.bincount(flat, minlength=self.record[name][t].size).reshape(
+            self.record[name][t].shape)  # fmt: skip
+
+    def step(self) -> None:
+        """Simulate one day."""
+        t = self.t
+        if t >= len(self.dates):
+            raise RuntimeError("the run is over (all days simulated)")
+        day = int(self.day_numbers[t])
+        c = self.cases
+        self.cost[t] = sum(iv.step(self, t) for iv in self.interventions)
+
+        n_before = len(c)
+        for proc in self.processes:
+            new = proc.occur(t)
+            if new is not None:
+                c.add(new)
+        new_idx = np.arange(n_before, len(c))
+        self._set_bits(c.hh[new_idx], c.process[new_idx], True)
+        self._tally("problems", t, new_idx)
+
+        for proc in self.processes:
+            proc.end(t)
+        first, repeat = streams_report(self, day)
+        self._tally("reported", t, np.flatnonzero(first))
+        called = np.flatnonzero(first | repeat)
+        self._tally("calls", t, called)
+        who = c.hh[called]
+        mine = who >= 0
+        if mine.any():
+            flat = self.households.estate[who[mine]].astype(np.int64) * len(self.categories)
+            flat += c.category[called[mine]]
+            self.estate_calls += np.bincount(flat, minlength=self.estate_calls.size).reshape(
+                self.estate_calls.shape)
+        self._tally("repeat_calls", t, np.flatnonzero(repeat))
+
+        live = np.flatnonzero(c.active)
+        if len(live):
+            proc_ids = c.process[live].astype(np.int64)
+            u = streams.keyed_uniform(self.seed, proc_ids, day, c.uid[live], streams.SELF_END)
+            c.active[live[u < self._rp["end"][proc_ids]]] = False
+
+        for dept in self.departments:
+            done, resolved, satisfied = dept.handle(t)
+            self._tally("rated", t, done)
+            self._tally("resolved", t, resolved)
+            self._tally("satisfied", t, satisfied)
+
+        gone = ~c.active & np.isin(c.status, (LATENT, OPEN, GAVE_UP))
+        c.status[gone] = CLOSED
+        closed = np.flatnonzero(c.status == CLOSED)
+        self._set_bits(c.hh[closed], c.process[closed], False)
+        c.compact()
+        self.t += 1
+        self.datacollector.collect(self)
+
+    def run(self) -> None:
+        """Step through every remaining day."""
+        while self.t < len(self.dates):
+            self.step()
+
+
+def streams_report(model: CityModel, day: int) -> tuple[np.ndarray, np.ndarray]:
+    """The reporting step with the model's per-process parameters."""
+    from predgov.sim.reporting import report
+
+    rp = model._rp
+    return report(model.cases, model.seed, day, rp["report"], rp["chase"], rp["recall"],
+                  rp["give_up"])  # fmt: skip

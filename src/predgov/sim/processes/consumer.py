@@ -1,0 +1,140 @@
+"""Consumer disputes (消费纠纷): visitors and residents meet merchants of varying quality.
+
+World (merchants are arrays, ``Merchants``)
+    Merchants per district = ``round(scale * households / 10,000 * density * commercial)`` with
+    ``density`` 40 and ``commercial`` 2.5 in 市南 (Zhongshan Road and the old shopping core,
+    SEED_BRIEF.md case 2: 600+ merchants in one chamber), 1.2 in 市北, 1 elsewhere. Quality
+    ``q ~ Beta(4, 1.5)`` (most are fine, a tail is not).
+Daily transactions and disputes
+    Per merchant and day, residents make ``resident_visits`` (30; x ``weekend`` 1.3 on days
+    off) and visitors ``tourist_visits`` (4) x ``tourist[district]`` in the tourist season
+    (市南 12, 崂山 6, 西海岸新区 4, 市北 2.5, else 1.5), x ``golden_week`` (2) on public
+    holidays. A transaction turns into a dispute with probability ``dispute * (1 - q) ** 2``,
+    x ``tourist_factor`` (2: quick purchases, short dwell, little communication) for visitors.
+    Drawn by thinning per district and visitor type (bound: quality 0). A resident complainant
+    is a uniform household of the merchant's district; a visitor has no household (-1),
+    propensity 1 and patience 1 day. Case ``uid = hash(CONSUMER, day, type, candidate)``,
+    ``src`` = the merchant.
+Ends and reporting
+    Angry customers call fast or not at all: ``report`` 0.9/day, ``end`` 0.6/day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from predgov.sim import streams
+from predgov.sim.cases import new_cases
+from predgov.sim.processes.base import Process, ProcessParams, first_unique
+
+_COMMERCIAL = {"市南": 2.5, "市北": 1.2}
+_TOURIST = {"市南": 12.0, "崂山": 6.0, "西海岸新区": 4.0, "市北": 2.5}
+
+
+@dataclass(frozen=True)
+class ConsumerParams:
+    """Parameters of the consumer-dispute process (see the module docstring).
+
+    Examples
+    --------
+    >>> ConsumerParams().tourist_factor
+    2.0
+    """
+
+    density: float = 40.0
+    resident_visits: float = 30.0
+    tourist_visits: float = 4.0
+    weekend: float = 1.3
+    golden_week: float = 2.0
+    tourist_factor: float = 2.0
+    tourist_other: float = 1.5
+    dispute: float = 3.06e-3
+    reporting: ProcessParams = field(
+        default_factory=lambda: ProcessParams(report=0.9, recall=0.35, end=0.6)
+    )
+
+
+@dataclass
+class Merchants:
+    """Merchants as arrays, ordered by district (``start[d]:stop[d]``)."""
+
+    district: np.ndarray
+    quality: np.ndarray
+    start: np.ndarray
+    stop: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.district)
+
+
+class Consumer(Process):
+    """Consumer disputes between customers and merchants."""
+
+    process = streams.CONSUMER
+    categories = ("consumer_dispute",)
+
+    def __init__(self, model, params: ConsumerParams | None = None) -> None:
+        super().__init__(model)
+        self.params = p = params or ConsumerParams()
+        hh = model.households
+        rng = streams.day_rng(model.world_seed, streams.WORLD, 20_000 + self.process)
+        names = hh.district_names
+        n_hh = hh.district_stop - hh.district_start
+        n_m = np.array([
+            max(1, round(n / 1e4 * p.density * _COMMERCIAL.get(d, 1.0)))
+            for d, n in zip(names, n_hh, strict=True)
+        ])  # fmt: skip
+        stop = np.cumsum(n_m)
+        self.merchants = Merchants(
+            district=np.repeat(np.arange(len(names)), n_m).astype(np.int16),
+            quality=rng.beta(4.0, 1.5, int(stop[-1])),
+            start=stop - n_m,
+            stop=stop,
+        )
+        tour = np.array([_TOURIST.get(d, p.tourist_other) for d in names])
+        in_t = model.in_tourist_season[:, None]
+        off = ~model.working_day[:, None]
+        hol = model.holiday[:, None]
+        # Visits per merchant and day (time, district) by type.
+        self.visits_res = p.resident_visits * np.where(off, p.weekend, 1.0) * np.ones(len(names))
+        self.visits_tour = p.tourist_visits * np.where(in_t, tour, 1.0) * np.where(
+            hol, p.golden_week, 1.0)  # fmt: skip
+
+    def occur(self, t: int) -> dict[str, np.ndarray] | None:
+        m, p, mer = self.model, self.params, self.merchants
+        hh = m.households
+        day = int(m.day_numbers[t])
+        rng = streams.day_rng(m.seed, self.process, day)
+        n_m = (mer.stop - mer.start).astype(np.float64)
+        out = []
+        for kind, visits, factor in ((0, self.visits_res[t], 1.0),
+                                     (1, self.visits_tour[t], p.tourist_factor)):  # fmt: skip
+            counts = rng.poisson(n_m * visits * p.dispute * factor)
+            dist = np.repeat(np.arange(len(n_m)), counts)
+            merchant = mer.start[dist] + np.floor(rng.random(len(dist)) * n_m[dist]).astype(int)
+            u = rng.random(len(dist))
+            n_d = hh.district_stop[dist] - hh.district_start[dist]
+            who = hh.district_start[dist] + np.floor(rng.random(len(dist)) * n_d).astype(int)
+            uid = streams.hash_key(self.process, day, kind, np.arange(len(dist)))
+            ok = u < (1 - mer.quality[merchant]) ** 2
+            if kind == 0:
+                bit = np.uint8(1 << self.process)
+                ok &= (hh.active[who] & bit) == 0
+                ok &= first_unique(who)  # one open dispute per household
+            else:
+                who = np.full(len(dist), -1)
+            out.append((uid[ok], dist[ok], who[ok], merchant[ok]))
+        uid, dist, who, merchant = (np.concatenate(x) for x in zip(*out, strict=True))
+        if len(uid) == 0:
+            return None
+        resident = who >= 0
+        safe = np.where(resident, who, 0)
+        prop = np.where(resident, hh.propensity[safe] * hh.experience_factor(safe, self.process),
+                        1.0)  # fmt: skip
+        patience = np.where(resident, hh.patience[safe], 1.0)
+        return new_cases(
+            uid=uid, process=self.process, category=self.cat_index[0], district=dist, hh=who,
+            onset=day, patience=patience, propensity=prop, src=merchant,
+        )  # fmt: skip

@@ -1,0 +1,243 @@
+"""``detect(counts, method)``: run one detector over every series of a cube.
+
+Returns an ``xr.Dataset`` with the counts' dims and coordinates and
+
+* ``score`` (float; NaN where not scored: unobserved periods, too little history, quiet
+  series, outside ``start..end``),
+* ``threshold`` (float; the alarm threshold on the score for that cell),
+* ``alarm`` (bool; ``score > threshold``, never where the count is NaN),
+* ``expected`` (the detector's expected count: baseline mean, model mean or forecast),
+* ``upper`` (the count above which the period alarms, where the detector has one).
+
+Attrs: ``detector``, ``method`` (the name asked for), ``params`` (JSON), ``freq``,
+``n_quiet_series`` and ``quiet_series`` (series that are all zero / unobserved, never alarmed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from predgov.warn._common import as_counts, infer_freq, quiet_series, resolve_range, stack
+from predgov.warn.cusum import nb_cusum
+from predgov.warn.ears import ears
+from predgov.warn.exceedance import exceedance
+from predgov.warn.farrington import farrington
+from predgov.warn.trend import trend
+
+
+@dataclass(frozen=True)
+class Detector:
+    """A registered detector: the function on ``values[time, series]`` and how to tune it.
+
+    ``threshold`` is the name of the keyword that sets the score threshold (every detector
+    accepts it); ``path_dependent`` is True when the score itself depends on the threshold
+    (the CUSUM resets after an alarm), so a threshold sweep must re-run the recursion.
+    """
+
+    name: str
+    func: Callable[..., dict[str, np.ndarray]]
+    description: str
+    defaults: dict[str, Any] = field(default_factory=dict)
+    path_dependent: bool = False
+    uses_range: bool = False  # the function takes start/end itself (expensive detectors)
+
+
+DETECTORS: dict[str, Detector] = {
+    "ears_c1": Detector(
+        "ears_c1", partial(ears, method="C1"), "EARS C1: 7-period baseline, no guard"
+    ),
+    "ears_c2": Detector(
+        "ears_c2", partial(ears, method="C2"), "EARS C2: 7-period baseline, 2-period guard"
+    ),
+    "ears_c3": Detector(
+        "ears_c3", partial(ears, method="C3"), "EARS C3: sum of max(0, C2 - 1) over 3 periods"
+    ),
+    "farrington": Detector(
+        "farrington",
+        farrington,
+        "Farrington-flexible (Noufaily et al. 2013), quasi-Poisson GLM, NB threshold",
+        uses_range=True,
+    ),
+    "nb_cusum": Detector(
+        "nb_cusum",
+        nb_cusum,
+        "negative-binomial CUSUM against a rolling level x weekday baseline, reset on alarm",
+        path_dependent=True,
+    ),
+    "exceedance": Detector(
+        "exceedance",
+        exceedance,
+        "count above an upper quantile of a one-step negative-binomial forecast",
+    ),
+    "trend": Detector(
+        "trend", trend, "rolling log-linear slope score test (NB variance) for slow rises"
+    ),
+}
+
+#: The recommended detector per frequency, with its tuned parameters (chosen by measurement:
+#: ``benchmarks/warn_quality.py``; see the module docstring of :mod:`predgov.warn`).
+DEFAULT: dict[str, tuple[str, dict[str, Any]]] = {
+    "D": ("nb_cusum", {}),
+    "W-MON": ("farrington", {}),
+    "MS": ("farrington", {}),
+}
+
+VARIABLES = ("score", "threshold", "alarm", "expected", "upper")
+
+
+def resolve_method(method: str, freq: str) -> tuple[str, dict[str, Any]]:
+    """Registered detector name and default parameters for ``method`` at frequency ``freq``.
+
+    Examples
+    --------
+    >>> resolve_method("default", "MS")
+    ('farrington', {})
+    """
+    key = str(method).lower()
+    if key == "default":
+        name, params = DEFAULT[freq]
+        return name, dict(params)
+    if key not in DETECTORS:
+        raise ValueError(f"unknown method {method!r}; choose from {[*DETECTORS, 'default']}")
+    return key, dict(DETECTORS[key].defaults)
+
+
+def run_detector(
+    name: str,
+    values: np.ndarray,
+    time: np.ndarray,
+    freq: str,
+    params: dict[str, Any],
+    start: object = None,
+    end: object = None,
+) -> dict[str, np.ndarray]:
+    """Call a registered detector on ``values[time, series]`` and mask what must not alarm.
+
+    Cells that are unobserved, outside ``start..end`` or in quiet series get a NaN score.
+    The result also holds ``alarm`` and ``quiet`` (per series).
+    """
+    det = DETECTORS[name]
+    kwargs = dict(params)
+    if det.uses_range:
+        kwargs.update(start=start, end=end)
+    out = det.func(values, time, freq, **kwargs)
+    T = values.shape[0]
+    quiet = quiet_series(values)
+    i0, i1 = resolve_range(time, start, end)
+    inside = np.zeros(T, dtype=bool)
+    inside[i0:i1] = True
+    masked = np.isnan(values) | quiet[None, :] | ~inside[:, None]
+    score = np.where(masked, np.nan, out["score"])
+    thr = np.broadcast_to(np.asarray(out["threshold"], dtype=np.float64), values.shape)
+    with np.errstate(invalid="ignore"):
+        alarm = np.asarray(score > thr) & ~masked
+    res = dict(out)
+    res.update(score=score, threshold=np.array(thr), alarm=alarm, quiet=quiet)
+    return res
+
+
+def detect(
+    counts: xr.Dataset | xr.DataArray,
+    method: str = "default",
+    *,
+    start: object = None,
+    end: object = None,
+    **params: Any,
+) -> xr.Dataset:
+    """Score every (time, series) cell of a cube with one detector, without look-ahead.
+
+    Parameters
+    ----------
+    counts
+        A cube Dataset (its ``counts`` is used) or a counts DataArray with a ``time`` dim and
+        ``attrs["freq"]`` in "D", "W-MON", "MS" (inferred from the time stamps if missing).
+        NaN = not observed: no score, no alarm, never used as baseline.
+    method
+        "ears_c1", "ears_c2", "ears_c3", "farrington", "nb_cusum", "exceedance", "trend" or
+        "default" (the recommended detector for the cube's frequency, :data:`DEFAULT`).
+    start, end
+        Only score periods in ``start..end`` (inclusive); earlier data still serve as history.
+        Saves time with "farrington".
+    **params
+        Detector parameters (see each detector's function), e.g. ``threshold=``, ``alpha=``.
+        ``expected`` / ``size`` / ``upper`` for "exceedance" and "nb_cusum" may be DataArrays
+        aligned with the counts (a forecaster's one-step means).
+
+    Returns
+    -------
+    xr.Dataset
+        ``score``, ``threshold``, ``alarm``, ``expected``, ``upper`` with the counts' dims.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.date_range("2024-01-01", periods=60, freq="D")
+    >>> y = np.full((60, 1), 5)
+    >>> y[-1] = 30
+    >>> da = xr.DataArray(y, coords={"time": t, "series": ["a"]}, dims=("time", "series"))
+    >>> out = detect(da, "ears_c2")
+    >>> out["alarm"].isel(time=-1).item(), out.attrs["detector"]
+    (True, 'ears_c2')
+    """
+    da = as_counts(counts)
+    freq = infer_freq(da if "freq" in da.attrs else counts)
+    name, merged = resolve_method(method, freq)
+    merged.update(params)
+    stacked = stack(da)
+    time = np.asarray(da["time"].values)
+    call = {k: _as_array(v, stacked) for k, v in merged.items()}
+    res = run_detector(name, stacked.values, time, freq, call, start, end)
+    labels = np.asarray(stacked.series_labels())
+    quiet = labels[res["quiet"]].tolist() if len(labels) == len(res["quiet"]) else []
+    variables = {}
+    for var in VARIABLES:
+        arr = np.asarray(res[var])
+        variables[var] = stacked.unstack(arr, name=var)
+    ds = xr.Dataset(variables)
+    ds["score"].attrs["long_name"] = f"{name} score"
+    ds["threshold"].attrs["long_name"] = "alarm threshold on the score"
+    ds["alarm"].attrs["long_name"] = "score above threshold"
+    ds["expected"].attrs.update(long_name="expected count (detector baseline)", units="requests")
+    ds["upper"].attrs.update(long_name="count above which the period alarms", units="requests")
+    ds.attrs.update(
+        detector=name,
+        method=str(method),
+        params=json.dumps(_jsonable(merged), sort_keys=True, ensure_ascii=False),
+        freq=freq,
+        n_quiet_series=len(quiet),
+        quiet_series="; ".join(quiet),
+    )
+    if start is not None:
+        ds.attrs["start"] = str(start)
+    if end is not None:
+        ds.attrs["end"] = str(end)
+    return ds
+
+
+def _as_array(value: Any, stacked) -> Any:
+    """DataArray parameters (a forecaster's ``expected`` etc.) → ``[time, series]`` arrays."""
+    if isinstance(value, xr.DataArray):
+        aligned = value.broadcast_like(stacked.template).transpose(*stacked.template.dims)
+        return stack(aligned).values
+    return value
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in params.items():
+        if isinstance(v, (xr.DataArray, np.ndarray)):
+            out[k] = f"<{type(v).__name__} {getattr(v, 'shape', '')}>"
+        elif isinstance(v, (np.integer, np.floating)):
+            out[k] = v.item()
+        elif isinstance(v, tuple):
+            out[k] = list(v)
+        else:
+            out[k] = v if isinstance(v, (int, float, str, bool, list, type(None))) else str(v)
+    return out

@@ -1,0 +1,40 @@
+"""Smoke test of benchmarks/forecast_speed.py's functions (the benchmark itself is not run)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "forecast_speed.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("forecast_speed", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_grid_cube_splits_counts(bench):
+    counts, cal = bench.demo_inputs(0, districts=["市南", "平度"],
+                                    categories=["parking", "heating"])  # fmt: skip
+    grid = bench.grid_cube(8, counts=counts)
+    assert grid.dims == ("time", "grid", "category") and grid.sizes["grid"] == 4
+    assert grid["district"].dims == ("grid",)
+    # multinomial split keeps each district x category total
+    back = grid.groupby("district").sum("grid").transpose("time", "district", "category")
+    np.testing.assert_array_equal(back.sel(district=counts["district"]).values, counts.values)
+    assert "time" in cal.dims
+
+
+def test_time_forecast_and_peak(bench):
+    from predgov.forecast import make_forecaster
+
+    counts, cal = bench.demo_inputs(0, districts=["市南"], categories=["parking"])
+    secs, fc = bench.time_forecast(make_forecaster("default"), counts, cal, horizon=10)
+    assert secs > 0 and fc.sizes["time"] == 10
+    assert bench.peak_rss_gb() > 0

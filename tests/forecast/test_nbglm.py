@@ -1,0 +1,170 @@
+"""NB-GLM: recovers known parameters, calibrated quantiles, regressors, fallbacks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from predgov.forecast import NBGLM
+from predgov.forecast.nbglm import fourier_terms
+
+T, H, S = 3 * 364, 91, 300
+SIZE = 8.0
+WEEKLY = (0.30, -0.20)  # cos, sin coefficients of the first weekly harmonic
+HOLIDAY = -0.5
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    rng = np.random.default_rng(42)
+    times = pd.date_range("2021-01-04", periods=T + H, freq="D")
+    holiday = rng.random(T + H) < 0.04
+    level = rng.uniform(np.log(3), np.log(30), S)
+    f = fourier_terms(times, 7.0, 1)
+    eta = level[None, :] + f @ np.array(WEEKLY)[:, None] + HOLIDAY * holiday[:, None]
+    mu = np.exp(eta)
+    y = rng.negative_binomial(SIZE, SIZE / (SIZE + mu))
+    da = xr.DataArray(y[:T], coords={"time": times[:T], "series": np.arange(S)},
+                      dims=("time", "series"))  # fmt: skip
+    da["time"].attrs["freq"] = "D"
+    reg = xr.Dataset({"holiday": ("time", holiday)}, coords={"time": times})
+    return da, reg, y[T:], level, mu[T:]
+
+
+@pytest.fixture(scope="module")
+def fitted(simulated):
+    da, reg, *_ = simulated
+    model = NBGLM(yearly_harmonics=0, weekly_harmonics=1, trend=False).fit(da, reg)
+    return model, model.predict(H, reg)
+
+
+def test_recovers_weekly_amplitudes_level_and_holiday(simulated, fitted):
+    _, _, _, level, _ = simulated
+    model, _ = fitted
+    coef = model.coefficients()
+    weekly = coef["weekly"]
+    assert weekly.mean(axis=0) == pytest.approx(WEEKLY, abs=0.02)
+    assert np.abs(weekly - np.array(WEEKLY)).max() < 0.12
+    assert coef["regressor"][:, 0].mean() == pytest.approx(HOLIDAY, abs=0.03)
+    assert np.abs(coef["intercept"][:, 0] - level).max() < 0.1
+    assert np.median(coef["alpha"]) == pytest.approx(1 / SIZE, rel=0.15)
+
+
+def test_quantiles_cover_at_nominal_rate(simulated, fitted):
+    *_, future, _, _ = simulated
+    _, fc = fitted
+    q = fc["quantiles"]
+    for lo, hi, nominal in ((0.1, 0.9, 0.8), (0.25, 0.75, 0.5), (0.025, 0.975, 0.95)):
+        inside = (future >= q.sel(quantile=lo).values) & (future <= q.sel(quantile=hi).values)
+        assert inside.mean() == pytest.approx(nominal, abs=0.03), (lo, hi)
+
+
+def test_mean_close_to_truth(simulated, fitted):
+    *_, truth = simulated
+    _, fc = fitted
+    ratio = fc["mean"].values / truth
+    assert np.median(np.abs(np.log(ratio))) < 0.06
+
+
+def test_integer_quantiles_option(simulated):
+    da, reg, *_ = simulated
+    fc = NBGLM(quantile_method="integer", yearly_harmonics=0).fit(da[:, :5], reg).predict(7, reg)
+    q = fc["quantiles"].values
+    np.testing.assert_array_equal(q, np.round(q))
+
+
+def test_chunking_does_not_change_results(simulated):
+    da, reg, *_ = simulated
+    sub = da[:, :40]
+    a = NBGLM(chunk_size=7).fit(sub, reg).predict(10, reg)
+    b = NBGLM(chunk_size=1000).fit(sub, reg).predict(10, reg)
+    np.testing.assert_allclose(a["mean"].values, b["mean"].values, rtol=1e-8)
+
+
+def test_trend_recovered():
+    rng = np.random.default_rng(1)
+    n = 3 * 365
+    times = pd.date_range("2020-01-01", periods=n, freq="D")
+    years = (np.arange(n) - (n - 1)) / 365.25
+    mu = 20 * np.exp(0.15 * years)[:, None] * np.ones((1, 50))
+    y = rng.negative_binomial(20, 20 / (20 + mu))
+    da = xr.DataArray(y, coords={"time": times}, dims=("time", "s"))
+    model = NBGLM(yearly_harmonics=0).fit(da)
+    assert model.coefficients()["trend"].mean() == pytest.approx(0.15, abs=0.03)
+
+
+def test_nan_gaps_are_not_zeros():
+    rng = np.random.default_rng(2)
+    times = pd.date_range("2022-01-01", periods=400, freq="D")
+    y = rng.poisson(10.0, (400, 3)).astype(float)
+    y[100:300, 0] = np.nan  # a long gap
+    y[rng.random((400, 3)) < 0.2] = np.nan  # scattered gaps
+    da = xr.DataArray(y, coords={"time": times}, dims=("time", "s"))
+    fc = NBGLM().fit(da).predict(30)
+    assert fc["mean"].values.mean() == pytest.approx(10.0, rel=0.1)
+    assert (fc["fallback"].values == "").all()
+
+
+def test_weekly_and_monthly_calendar_fractions():
+    rng = np.random.default_rng(3)
+    times = pd.date_range("2019-01-01", periods=60, freq="MS")
+    days = times.days_in_month.to_numpy()
+    hol = rng.uniform(0, 0.2, 66)
+    mu = 3.0 * days[:, None] * np.exp(-1.0 * hol[:60, None])
+    y = rng.poisson(mu * np.ones((1, 20)))
+    da = xr.DataArray(y, coords={"time": times}, dims=("time", "s"))
+    da["time"].attrs["freq"] = "MS"
+    reg = xr.Dataset({"holiday": ("time", hol)},
+                     coords={"time": pd.date_range("2019-01-01", periods=66, freq="MS")})
+    model = NBGLM(yearly_harmonics=0, trend=False).fit(da, reg)
+    # the holiday share is standardised: effect per unit share = coef / scale
+    effect = model.coefficients()["regressor"][:, 0] / model.reg_scale_[0]
+    assert effect.mean() == pytest.approx(-1.0, abs=0.3)
+    fc = model.predict(6, reg)
+    assert fc.sizes["time"] == 6
+
+
+def test_regressors_required_at_predict(simulated):
+    da, reg, *_ = simulated
+    model = NBGLM().fit(da[:, :3], reg)
+    with pytest.raises(ValueError, match="regressors"):
+        model.predict(5)
+    short = reg.isel(time=slice(0, T + 2))
+    with pytest.raises(ValueError, match="do not cover"):
+        model.predict(5, short)
+
+
+def test_fallbacks():
+    rng = np.random.default_rng(4)
+    times = pd.date_range("2023-01-01", periods=200, freq="D")
+    y = rng.poisson(6.0, (200, 5)).astype(float)
+    y[:, 0] = 0
+    y[:, 1] = np.nan
+    y[:-4, 2] = np.nan
+    y[:, 3] = 0
+    y[[10, 90], 3] = 1  # two non-zero days: intermittent
+    da = xr.DataArray(y, coords={"time": times}, dims=("time", "s"))
+    fc = NBGLM().fit(da).predict(20)
+    reasons = fc["fallback"].values.tolist()
+    assert reasons[:3] == ["all zero", "no observations", "shorter than one season"]
+    assert "TSB" in reasons[3] and reasons[4] == ""
+    assert np.isfinite(fc["quantiles"].values).all()
+    assert fc["mean"].values[:, 3].max() < 0.1
+
+
+def test_demo_city_smoke():
+    from predgov.data.calendar import calendar
+    from predgov.data.demo import demo_city
+
+    city = demo_city(seed=1, districts=["市南", "平度"], categories=["heating", "parking",
+                                                                   "village_affairs"])
+    counts = city["counts"]
+    cal = calendar(counts, "qingdao")
+    train = counts.sel(time=slice(None, "2024-09-30"))
+    fc = NBGLM().fit(train, cal).predict(30, calendar(
+        (pd.Timestamp("2024-10-01"), pd.Timestamp("2024-10-30"), "D"), "qingdao"))
+    assert np.isfinite(fc["quantiles"]).all()
+    heating = fc["mean"].sel(category="heating")
+    assert float(heating.max()) < 5  # out of season

@@ -1,0 +1,120 @@
+"""Farrington-flexible: constructed known answers, vectorisation, no look-ahead."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from predgov.warn.farrington import farrington
+
+
+def monthly(n: int) -> np.ndarray:
+    return pd.date_range("2018-01-01", periods=n, freq="MS").values
+
+
+def test_constant_history_gives_poisson_threshold():
+    # Constant 10 a week for 5 years: mu0 = 10, Pearson X^2 = 0 so phi = max(1, 0) = 1 and the
+    # threshold is the Poisson(10) 95 % quantile: P(Y <= 14) = 0.9165, P(Y <= 15) = 0.9513 -> 15.
+    t = pd.date_range("2019-01-07", periods=5 * 52 + 10, freq="W-MON").values
+    y = np.full((len(t), 1), 10.0)
+    y[-1] = 16
+    out = farrington(y, t, "W-MON", start=t[-1])
+    assert out["expected"][-1, 0] == pytest.approx(10.0, rel=1e-6)
+    assert out["upper"][-1, 0] == 15.0
+    assert out["phi"][-1, 0] == 1.0
+    # score = -log10 P(Y >= 16 | Poisson(10)) = -log10(0.048740) = 1.312139 > -log10(0.05)
+    assert out["score"][-1, 0] == pytest.approx(-math.log10(stats.poisson.sf(15, 10)), rel=1e-9)
+    assert out["score"][-1, 0] > out["threshold"][-1, 0]
+
+
+def test_original_farrington_windows_worked_example():
+    # Monthly data, b = 3 years, w = 1, no seasonal factor (only the windows are fitted), no
+    # trend. Origin t0 = 39: the windows are rows 2-4, 14-16, 26-28 (t0 - 12j +- 1).
+    t = monthly(40)
+    y = np.full(40, 100.0)  # every other row must be ignored
+    window_rows = [2, 3, 4, 14, 15, 16, 26, 27, 28]
+    window_vals = [4, 16, 10, 5, 15, 10, 7, 13, 10]
+    y[window_rows] = window_vals
+    y[39] = 20
+    out = farrington(y, t, "MS", b=3, w=1, no_periods=1, trend=False, start=t[39])
+    # Intercept-only quasi-Poisson: mu0 = mean = 90 / 9 = 10.
+    # Pearson X^2 = (36+36+0+25+25+0+9+9+0)/10 = 14.0; phi = 14 / (9 - 1) = 1.75.
+    # Anscombe residual of the largest value, 16: 1.5*(16^(2/3)*10^(-1/6) - 10^(1/2))
+    # / sqrt(1.75 * (1 - 1/9)) = 1.40 < 2.58, so no period is down-weighted.
+    # NB plug-in: size = mu0 / (phi - 1) = 13.3333, p = size / (size + mu0) = 0.571429.
+    size = 10 / 0.75
+    p = size / (size + 10)
+    assert out["expected"][39] == pytest.approx(10.0, rel=1e-6)
+    assert out["phi"][39] == pytest.approx(1.75, rel=1e-6)
+    # P(Y <= 17) = 0.9499 < 0.95 <= P(Y <= 18) = 0.9658: the threshold is 18.
+    assert out["upper"][39] == stats.nbinom.ppf(0.95, size, p)
+    assert out["upper"][39] == 18.0
+    assert out["score"][39] == pytest.approx(-math.log10(stats.nbinom.sf(19, size, p)), rel=1e-5)
+
+
+def test_outlier_in_history_is_down_weighted():
+    # Constant 10 a month, except 60 in one comparable-period month: unweighted, the window
+    # level is (8 x 10 + 60) / 9 = 15.56. Its Anscombe residual (phi about 5.7 from 36 months,
+    # 11 parameters) is about 3.8 > 2.58, so it gets weight 1/s^2 and mu0 drops towards 10.
+    t = monthly(40)
+    y = np.full(40, 10.0)
+    y[15] = 60
+    kw = dict(b=3, w=1, trend=False, start=t[39])
+    plain = farrington(y, t, "MS", reweight=False, **kw)["expected"][39]
+    weighted = farrington(y, t, "MS", **kw)["expected"][39]
+    assert plain == pytest.approx(140 / 9, rel=1e-6)
+    assert 10.0 < weighted < 12.0
+
+
+def test_significant_trend_is_kept():
+    t = monthly(72)
+    rng = np.random.default_rng(3)
+    mu = 20 * np.exp(0.03 * np.arange(72))
+    y = rng.poisson(mu).astype(float)[:, None]
+    out = farrington(y, t, "MS", b=3, start=t[-1])
+    no_trend = farrington(y, t, "MS", b=3, trend=False, start=t[-1])
+    assert out["expected"][-1, 0] == pytest.approx(mu[-1], rel=0.15)
+    assert no_trend["expected"][-1, 0] < out["expected"][-1, 0]
+
+
+def test_vectorised_equals_series_by_series():
+    t = pd.date_range("2021-01-04", periods=3 * 52 + 20, freq="W-MON").values
+    rng = np.random.default_rng(1)
+    y = rng.negative_binomial(5, 5 / (5 + np.array([3.0, 12.0, 40.0])), (len(t), 3)).astype(float)
+    y[50, 1] = np.nan
+    together = farrington(y, t, "W-MON", start=t[-20])
+    for s in range(3):
+        alone = farrington(y[:, s], t, "W-MON", start=t[-20])
+        np.testing.assert_allclose(together["expected"][:, s], alone["expected"], rtol=1e-5)
+        np.testing.assert_allclose(together["upper"][:, s], alone["upper"])
+
+
+def test_no_look_ahead_and_tiny_counts():
+    t = pd.date_range("2021-01-04", periods=3 * 52 + 20, freq="W-MON").values
+    rng = np.random.default_rng(2)
+    y = rng.poisson(6.0, (len(t), 2)).astype(float)
+    cut = len(t) - 10
+    poisoned = y.copy()
+    poisoned[cut:] = 500
+    a = farrington(y, t, "W-MON", start=t[-20])
+    b = farrington(poisoned, t, "W-MON", start=t[-20])
+    for key in ("expected", "upper", "phi"):
+        np.testing.assert_array_equal(a[key][:cut], b[key][:cut])
+    np.testing.assert_array_equal(a["score"][:cut], b["score"][:cut])
+    # limit54: fewer than 5 cases in the last 4 periods -> no alarm possible
+    sparse = np.zeros((len(t), 1))
+    sparse[::9] = 1
+    sparse[-1] = 3
+    out = farrington(sparse, t, "W-MON", start=t[-1])
+    assert math.isinf(out["threshold"][-1, 0])
+
+
+def test_short_or_empty_history_gives_nan_not_error():
+    t = monthly(10)
+    out = farrington(np.zeros((10, 2)), t, "MS")
+    assert np.isnan(out["expected"]).all()
+    assert not (out["score"] > out["threshold"]).any()
