@@ -50,7 +50,11 @@ def test_demo_run_directory_holds_every_output(demo_run):
     for name in ("cube.nc", "config.yaml", "provenance.json", "ingest_report.json",
                  "ingest_report.txt", "tables/totals_by_district_category.csv",
                  "figures/summary_heatmap.png", "figures/summary_heatmap.svg",
-                 "figures/summary_heatmap.pdf", ".hydra/config.yaml"):
+                 "figures/summary_heatmap.pdf", ".hydra/config.yaml",
+                 "forecast/forecast.nc", "forecast/backtest_scores.csv",
+                 "forecast/backtest_relative.csv", "warn/alarms.nc", "warn/alerts.csv",
+                 "warn/figures/alert_board.png", "sim/sim.nc", "sim/season_by_category.csv",
+                 "sim/figures/sim_overview.png"):
         assert name in files, f"{name} missing from {sorted(files)}"
     cube = read_cube(demo_run / "cube.nc")
     assert cube["counts"].dims == ("time", "district", "category")
@@ -59,6 +63,17 @@ def test_demo_run_directory_holds_every_output(demo_run):
     assert prov["seed"] == 0
     assert prov["libraries"]["xarray"] == xr.__version__
     assert prov["predgov_version"]
+    forecast = read_cube(demo_run / "forecast/forecast.nc")
+    assert forecast.sizes["time"] == 90 and float(forecast["mean"].min()) >= 0
+    assert str(forecast["time"].values[0])[:10] == "2023-01-01"
+    assert list(demo_run.glob("forecast/figures/fan_*.png"))
+    scores = pd.read_csv(demo_run / "forecast/backtest_scores.csv")
+    assert {"default", "seasonal_naive"} <= set(scores["model"])
+    alarms = read_cube(demo_run / "warn/alarms.nc")
+    assert alarms["alarm"].dims == cube["counts"].dims
+    sim = read_cube(demo_run / "sim/sim.nc")
+    assert sim["counts"].dims == ("time", "district", "category")
+    assert (sim["resolved"] <= sim["reported"].cumsum("time") + 0).all()
     table = pd.read_csv(demo_run / "tables/totals_by_district_category.csv", index_col=0)
     # Small cells are published as "<5", never as 1..4.
     values = table.astype(str).to_numpy().ravel()

@@ -53,11 +53,33 @@ def test_every_data_config_validates(name, brooklyn_noise_path):
         (["viz.lang=fr"], "viz.lang"),
         (["data=file"], "data.path"),
         (["data=file", "data.path=x.csv"], "data.preset"),
+        (["forecast.model=bogus"], "forecast.model"),
+        (["forecast.horizon=0"], "forecast.horizon"),
+        (["forecast.fan_series=[heating]"], "forecast.fan_series"),
+        (["warn.method=bogus"], "warn.method"),
+        (["warn.board_day=yesterday"], "warn.board_day"),
+        (["sim.scale=2"], "sim.scale"),
+        (["sim.processes=[weather]"], "sim.processes"),
+        (["policy.name=oracle"], "policy.name"),
     ],
 )
 def test_bad_values_fail_naming_the_key(overrides, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         validate(_compose(overrides))
+
+
+@pytest.mark.parametrize(
+    ("group", "option"),
+    [(g.name, p.stem) for g in sorted(conf_dir().iterdir()) if g.is_dir()
+     and g.name in ("forecast", "warn", "sim", "policy", "viz") for p in sorted(g.glob("*.yaml"))],
+)
+def test_every_stage_config_validates(group, option):
+    cfg = validate(_compose([f"{group}={option}"]))
+    assert getattr(cfg, group) is not None
+
+
+def test_sim_seed_follows_the_run_seed():
+    assert validate(_compose(["seed=7"])).sim.seeds == [7]
 
 
 def test_wrong_type_is_refused_at_composition():

@@ -53,6 +53,9 @@ class DemoCityConfig:
     end: str = "2024-12-31"
     anomalies: bool = True
     scale: float = 1.0
+    # Calendar of the place (holidays, 调休, seasons) used as regressors by later stages.
+    city: str | None = "qingdao"
+    country: str | None = "CN"
     cube: CubeOptions = field(default_factory=CubeOptions)
 
     def __post_init__(self) -> None:
@@ -81,6 +84,9 @@ class FileDataConfig:
     key_env: str = "PREDGOV_HMAC_KEY"
     period_start: str | None = None
     period_end: str | None = None
+    # Calendar of the place: a city under conf/city/ and/or a country code of `holidays`.
+    city: str | None = None
+    country: str | None = None
     cube: CubeOptions = field(default_factory=CubeOptions)
 
     def __post_init__(self) -> None:
@@ -121,10 +127,120 @@ class VizConfig:
 
 
 @dataclass
+class ForecastConfig:
+    """Forecast stage: model by name (``predgov.forecast.make_forecaster``), horizon, backtest."""
+
+    enabled: bool = True
+    model: str = "default"
+    params: dict[str, Any] = field(default_factory=dict)
+    horizon: int = 90
+    # Rolling-origin backtest: origins spaced `backtest_step` periods, each forecasting
+    # `backtest_horizon` periods; the baseline (SeasonalNaive) runs on the same origins.
+    backtest_origins: int = 3
+    backtest_horizon: int = 28
+    backtest_step: int = 28
+    baseline: str = "seasonal_naive"
+    # Series drawn as fan charts: "district/category" labels; empty = the busiest series.
+    fan_series: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        from predgov.forecast import available_models
+
+        names = available_models()
+        for key, name in (("forecast.model", self.model), ("forecast.baseline", self.baseline)):
+            if name not in names:
+                _fail(key, f"unknown model {name!r}; choose from {sorted(names)}")
+        for key in ("horizon", "backtest_horizon", "backtest_step"):
+            if getattr(self, key) < 1:
+                _fail(f"forecast.{key}", f"must be >= 1, got {getattr(self, key)}")
+        if self.backtest_origins < 0:
+            _fail("forecast.backtest_origins", f"must be >= 0, got {self.backtest_origins}")
+        bad = [s for s in self.fan_series if s.count("/") != 1]
+        if bad:
+            _fail("forecast.fan_series", f"give series as 'district/category', got {bad}")
+
+
+@dataclass
+class WarnConfig:
+    """Early-warning stage: detector by name (``predgov.warn.detect``) and alert settings."""
+
+    enabled: bool = True
+    method: str = "default"
+    params: dict[str, Any] = field(default_factory=dict)
+    # Alarm runs separated by up to this many quiet periods form one alert.
+    max_gap: int = 0
+    # Day shown on the alert board (ISO date); null = the last day of the cube.
+    board_day: str | None = None
+    # Only alerts starting in the last `recent_days` periods go into alerts_recent.csv.
+    recent_days: int = 30
+
+    def __post_init__(self) -> None:
+        from predgov.warn import DETECTORS
+
+        names = sorted([*DETECTORS, "default"])
+        if self.method not in names:
+            _fail("warn.method", f"unknown detector {self.method!r}; choose from {names}")
+        if self.max_gap < 0:
+            _fail("warn.max_gap", f"must be >= 0, got {self.max_gap}")
+        if self.recent_days < 1:
+            _fail("warn.recent_days", f"must be >= 1, got {self.recent_days}")
+        if self.board_day is not None:
+            _check_dates("warn.board_day", self.board_day, self.board_day)
+
+
+@dataclass
+class SimConfig:
+    """Simulation stage: the agent-based city (``predgov.sim.run_scenario``)."""
+
+    enabled: bool = True
+    # Share of Qingdao's ~3.7 million households simulated (1.0 = the full city).
+    scale: float = 0.05
+    start: str = "2025-07-01"
+    end: str = "2026-06-30"
+    world_seed: int = 0
+    # Run seeds; more than one adds a `seed` dim and 10–90 % bands.
+    seeds: list[int] = field(default_factory=lambda: [0])
+    n_jobs: int = 1
+    processes: list[str] | None = None
+    # Parameter overrides by process, e.g. {heating: {start_amp: 2.5}}.
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.scale <= 1.0:
+            _fail("sim.scale", f"must be in (0, 1], got {self.scale}")
+        _check_dates("sim", self.start, self.end)
+        if not self.seeds or any(s < 0 for s in self.seeds):
+            _fail("sim.seeds", f"give one or more seeds >= 0, got {self.seeds}")
+        if self.n_jobs == 0:
+            _fail("sim.n_jobs", "must be a positive count or -1 (all cores)")
+        if self.processes is not None:
+            from predgov.sim import PROCESSES
+
+            bad = [p for p in self.processes if p not in PROCESSES]
+            if bad:
+                _fail("sim.processes", f"unknown {bad}; choose from {list(PROCESSES)}")
+
+
+@dataclass
+class PolicyConfig:
+    """How the simulated city's departments act: only reactive handling (接诉即办) so far."""
+
+    name: str = "reactive"
+
+    def __post_init__(self) -> None:
+        if self.name != "reactive":
+            _fail("policy.name", f"only 'reactive' exists so far, got {self.name!r}")
+
+
+@dataclass
 class PredgovConfig:
     """Top-level config: one section per stage present so far."""
 
     data: Any = MISSING
+    forecast: ForecastConfig = field(default_factory=ForecastConfig)
+    warn: WarnConfig = field(default_factory=WarnConfig)
+    sim: SimConfig = field(default_factory=SimConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
     viz: VizConfig = field(default_factory=VizConfig)
     seed: int = 0
 
@@ -151,6 +267,10 @@ def register_configs() -> None:
     cs.store(group="data", name="demo_city_schema", node=DemoCityConfig)
     cs.store(group="data", name="file_schema", node=FileDataConfig)
     cs.store(group="viz", name="viz_schema", node=VizConfig)
+    cs.store(group="forecast", name="forecast_schema", node=ForecastConfig)
+    cs.store(group="warn", name="warn_schema", node=WarnConfig)
+    cs.store(group="sim", name="sim_schema", node=SimConfig)
+    cs.store(group="policy", name="policy_schema", node=PolicyConfig)
 
 
 def validate(cfg: DictConfig) -> PredgovConfig:

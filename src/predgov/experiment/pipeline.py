@@ -1,183 +1,50 @@
-"""The pipeline stages present so far, run from a validated config into a run directory.
+"""Run the pipeline stages present so far from a validated config into a run directory.
 
-Stage ``data``: load records (or the demo city), build the cube, write ``cube.nc``, the ingest
-report, the accepted records (file sources), a suppressed summary table and the summary figure.
+Stages and where they write (inside the run directory):
+
+* data → ``cube.nc``, ``ingest_report.{json,txt}``, ``records.parquet`` (file sources),
+  ``tables/``, ``figures/summary_heatmap.*``;
+* forecast → ``forecast/`` (``forecast.nc``, backtest scores, fan charts);
+* warn → ``warn/`` (``alarms.nc``, ``alerts.csv``, alert board and timeline);
+* sim → ``sim/`` (``sim.nc`` in the cube schema plus outcomes, season table, overview figure).
+
+Every run also holds the resolved ``config.yaml`` and ``provenance.json``.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-import xarray as xr
 from omegaconf import DictConfig, OmegaConf
 
-from predgov.data.cube import to_cube, write_cube
-from predgov.experiment.config import DemoCityConfig, FileDataConfig, PredgovConfig
+from predgov.experiment.config import PredgovConfig
 from predgov.experiment.provenance import provenance, write_provenance
-
-_HEATMAP_TITLE = {
-    "zh": "各区各类诉求总量",
-    "en": "Requests by district and category",
-    "both": "各区各类诉求总量 · Requests by district and category",
-}
-
-
-@dataclass
-class DataStageResult:
-    """What the data stage hands on: the cube, its ingest report, and input files by role."""
-
-    cube: xr.Dataset
-    report_text: str
-    report: dict[str, object]
-    records: pd.DataFrame | None = None
-    inputs: dict[str, Path] = field(default_factory=dict)
-
-
-def load_data(cfg: DemoCityConfig | FileDataConfig) -> DataStageResult:
-    """Run the data stage: demo city or records file → cube (nothing written)."""
-    if isinstance(cfg, DemoCityConfig):
-        return _load_demo(cfg)
-    return _load_file(cfg)
-
-
-def _load_demo(cfg: DemoCityConfig) -> DataStageResult:
-    from predgov.data.cube import resample_counts
-    from predgov.data.demo import demo_city
-
-    city = demo_city(seed=cfg.seed, start=cfg.start, end=cfg.end, anomalies=cfg.anomalies,
-                     scale=cfg.scale)
-    by = list(cfg.cube.by)
-    if by != ["district", "category"]:
-        if "grid" in by or "subcategory" in by:
-            raise ValueError(f"the demo city has district x category series only, not by={by}")
-        city = city[["counts"]]
-        if by == ["category"]:
-            city = city["counts"].sum("district", keep_attrs=True).to_dataset()
-        elif by == ["district"]:
-            city = city["counts"].sum("category", keep_attrs=True).to_dataset()
-        else:
-            city = city.transpose("time", *by)
-    cube = resample_counts(city, cfg.cube.freq) if cfg.cube.freq != "D" else city
-    total = int(cube["counts"].sum())
-    report = {
-        "source": f"predgov demo city (synthetic, seed={cfg.seed})",
-        "records_ingested": 0,
-        "requests_in_cube": total,
-        "period": [cfg.start, cfg.end],
-        "note": "synthetic counts are generated directly as a cube; no records were read",
-    }
-    text = (
-        f"source: {report['source']}\nperiod: {cfg.start} .. {cfg.end}\n"
-        f"requests in cube: {total:,}\n{report['note']}\n"
-    )
-    return DataStageResult(cube=cube, report_text=text, report=report)
-
-
-def _load_file(cfg: FileDataConfig) -> DataStageResult:
-    from predgov.data.presets import get_preset
-    from predgov.data.records import read_records
-
-    key = os.environ.get(cfg.key_env) if cfg.pseudonymise else None
-    period = (cfg.period_start, cfg.period_end) if cfg.period_start else None
-    result = read_records(
-        cfg.path,
-        preset=cfg.preset,
-        mapping=dict(cfg.mapping) or None,
-        timezone=cfg.timezone,
-        pseudonymise=cfg.pseudonymise,
-        key=key,
-        strict=cfg.strict,
-        period=period,
-    )
-    preset = get_preset(cfg.preset) if cfg.preset else None
-    cube = to_cube(
-        result.records,
-        freq=cfg.cube.freq,
-        by=cfg.cube.by,
-        taxonomy=getattr(preset, "taxonomy", None),
-        districts=getattr(preset, "districts", None),
-        period=period,
-        source=f"hotline records from {Path(cfg.path).name}",
-    )
-    return DataStageResult(
-        cube=cube,
-        report_text=str(result.report),
-        report=result.report.to_dict(),
-        records=result.records,
-        inputs={"records": Path(cfg.path)},
-    )
-
-
-def summary_table(cube: xr.Dataset, min_count: int) -> pd.DataFrame:
-    """Totals per district (rows) and category (columns), small cells suppressed as "<n"."""
-    from predgov.viz import format_table
-
-    counts = cube["counts"]
-    series_dims = [d for d in counts.dims if d != "time"]
-    totals = counts.sum("time", skipna=True, min_count=1)
-    if len(series_dims) == 1:
-        frame = totals.to_series().to_frame(name="total")
-    else:
-        frame = totals.transpose(*series_dims[:2]).to_pandas()
-    return format_table(frame, min_count=min_count)
+from predgov.experiment.stages.data import place_calendar, run_data_stage
+from predgov.experiment.stages.forecast import future_axis, run_forecast_stage
+from predgov.experiment.stages.sim import run_sim_stage
+from predgov.experiment.stages.warn import run_warn_stage
 
 
 def run_pipeline(cfg: PredgovConfig, raw_cfg: DictConfig, run_dir: str | Path) -> dict[str, Path]:
-    """Run every stage present so far and write its outputs into ``run_dir``.
-
-    Returns the written files by role. The directory holds the resolved config
-    (``config.yaml``), ``provenance.json`` and the outputs.
-    """
-    from predgov.viz import district_category_heatmap, save_figure
-
+    """Run every enabled stage and write its outputs into ``run_dir``; return files by role."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    out: dict[str, Path] = {}
-
-    out["config"] = run_dir / "config.yaml"
+    out: dict[str, Path] = {"config": run_dir / "config.yaml"}
     out["config"].write_text(OmegaConf.to_yaml(raw_cfg, resolve=True), encoding="utf-8")
 
-    data = load_data(cfg.data)
-    out["cube"] = run_dir / "cube.nc"
-    write_cube(data.cube, out["cube"])
-    out["ingest_report"] = run_dir / "ingest_report.json"
-    out["ingest_report"].write_text(
-        json.dumps(data.report, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n",
-        encoding="utf-8",
-    )
-    out["ingest_report_text"] = run_dir / "ingest_report.txt"
-    out["ingest_report_text"].write_text(data.report_text, encoding="utf-8")
-    if data.records is not None:
-        out["records"] = run_dir / "records.parquet"
-        data.records.to_parquet(out["records"], index=False)
+    data, written = run_data_stage(cfg.data, cfg.viz, run_dir)
+    out.update(written)
+    cube = data.cube
+    horizon = cfg.forecast.horizon if cfg.forecast.enabled else 0
+    regressors = place_calendar(cfg.data, future_axis(cube, horizon))
 
-    tables = run_dir / "tables"
-    tables.mkdir(exist_ok=True)
-    out["summary_table"] = tables / "totals_by_district_category.csv"
-    summary_table(data.cube, cfg.viz.min_count).to_csv(out["summary_table"], encoding="utf-8")
-
-    counts = data.cube["counts"]
-    if {"district", "category"} <= set(counts.dims):
-        date = cfg.viz.date or str(pd.Timestamp(data.cube["time"].values[-1]).date())
-        fig = district_category_heatmap(
-            data.cube,
-            lang=cfg.viz.lang,
-            min_count=cfg.viz.min_count,
-            title=_HEATMAP_TITLE[cfg.viz.lang],
-            source=data.cube.attrs.get("source", ""),
-            date=date,
-        )
-        paths = save_figure(fig, run_dir / "figures" / "summary_heatmap",
-                            formats=tuple(cfg.viz.formats), dpi=cfg.viz.dpi)
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
-        for p in paths:
-            out[f"figure_{p.suffix.lstrip('.')}"] = p
+    if cfg.forecast.enabled:
+        out.update(run_forecast_stage(cfg.forecast, cube, regressors, cfg.viz,
+                                      run_dir / "forecast"))
+    if cfg.warn.enabled:
+        out.update(run_warn_stage(cfg.warn, cube, regressors, cfg.viz, run_dir / "warn"))
+    if cfg.sim.enabled:
+        out.update(run_sim_stage(cfg.sim, cfg.policy, cfg.viz, run_dir / "sim"))
 
     out["provenance"] = write_provenance(
         provenance(seed=cfg.seed, inputs=data.inputs), run_dir / "provenance.json"

@@ -1,0 +1,1 @@
+"""Pipeline stages: each takes its typed config section and writes into the run directory."""

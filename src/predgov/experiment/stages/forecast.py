@@ -1,0 +1,90 @@
+"""Forecast stage: fit the configured model, forecast ahead, backtest against a baseline."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from predgov.data.cube import write_cube
+from predgov.experiment.config import ForecastConfig, VizConfig
+from predgov.experiment.stages.data import figure_date, save_and_close
+
+
+def future_axis(cube: xr.Dataset, horizon: int) -> pd.DatetimeIndex:
+    """The cube's time axis extended by ``horizon`` periods (for calendar regressors)."""
+    freq = cube["time"].attrs.get("freq", cube.attrs.get("freq"))
+    times = pd.DatetimeIndex(cube["time"].values)
+    return pd.date_range(times[0], periods=len(times) + horizon, freq=freq, name="time")
+
+
+def busiest_series(cube: xr.Dataset, n: int = 2) -> list[tuple[str, str]]:
+    """The ``n`` (district, category) series with the most requests."""
+    totals = cube["counts"].sum("time", skipna=True).stack(series=("district", "category"))
+    order = np.argsort(-totals.values, kind="stable")[:n]
+    return [tuple(map(str, totals["series"].values[i])) for i in order]
+
+
+def run_forecast_stage(
+    cfg: ForecastConfig,
+    cube: xr.Dataset,
+    regressors: xr.Dataset | None,
+    viz: VizConfig,
+    out_dir: Path,
+) -> dict[str, Path]:
+    """Write ``forecast.nc``, backtest score tables and fan charts into ``out_dir``."""
+    from predgov.forecast import make_forecaster
+    from predgov.forecast.backtest import backtest
+    from predgov.viz.forecast_figures import fan_chart
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out: dict[str, Path] = {}
+    counts = cube["counts"]
+    train_reg = future_reg = None
+    if regressors is not None:
+        train_reg = regressors.sel(time=counts["time"])
+        future_reg = regressors.isel(time=slice(counts.sizes["time"], None))
+
+    model = make_forecaster(cfg.model, **cfg.params).fit(counts, regressors=train_reg)
+    forecast = model.predict(cfg.horizon, regressors=future_reg)
+    out["forecast"] = out_dir / "forecast.nc"
+    write_cube(forecast, out["forecast"])
+
+    if cfg.backtest_origins > 0:
+        kwargs = dict(
+            horizon=cfg.backtest_horizon,
+            n_origins=cfg.backtest_origins,
+            step=cfg.backtest_step,
+            regressors=regressors,
+        )
+        result = backtest(make_forecaster(cfg.model, **cfg.params), counts, **kwargs)
+        base = backtest(make_forecaster(cfg.baseline), counts, **kwargs)
+        scores = pd.concat(
+            {cfg.model: result.scores, cfg.baseline: base.scores}, names=["model"]
+        )
+        out["backtest_scores"] = out_dir / "backtest_scores.csv"
+        scores.to_csv(out["backtest_scores"], float_format="%.6g")
+        out["backtest_relative"] = out_dir / "backtest_relative.csv"
+        result.relative_to(base).to_csv(out["backtest_relative"], float_format="%.6g")
+
+    if not {"district", "category"} <= set(counts.dims):
+        return out
+    series = [tuple(s.split("/")) for s in cfg.fan_series] or busiest_series(cube)
+    for district, category in series:
+        fig = fan_chart(
+            cube,
+            forecast,
+            district=district,
+            category=category,
+            n_history=3 * cfg.horizon,
+            lang=viz.lang,
+            min_count=viz.min_count,
+            source=cube.attrs.get("source", ""),
+            date=figure_date(viz, cube),
+        )
+        stem = out_dir / "figures" / re.sub(r"[^\w-]+", "_", f"fan_{district}_{category}")
+        out.update(save_and_close(fig, stem, viz))
+    return out

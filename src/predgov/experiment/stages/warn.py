@@ -1,0 +1,60 @@
+"""Warn stage: run the configured detector over every series, write alarms, alerts and figures."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+
+from predgov.data.cube import write_cube
+from predgov.experiment.config import VizConfig, WarnConfig
+from predgov.experiment.stages.data import figure_date, save_and_close
+
+
+def run_warn_stage(
+    cfg: WarnConfig,
+    cube: xr.Dataset,
+    regressors: xr.Dataset | None,
+    viz: VizConfig,
+    out_dir: Path,
+) -> dict[str, Path]:
+    """Write ``alarms.nc``, the alert tables (small cells suppressed) and the alert figures."""
+    from predgov.viz.warn_figures import alert_board, alert_timeline
+    from predgov.warn import detect
+    from predgov.warn.alerts import alerts, publishable
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out: dict[str, Path] = {}
+    params = dict(cfg.params)
+    if regressors is not None and "regressors" in inspect.signature(detect).parameters:
+        params.setdefault("regressors", regressors.sel(time=cube["time"]))
+    alarms = detect(cube, method=cfg.method, **params)
+    out["alarms"] = out_dir / "alarms.nc"
+    write_cube(alarms, out["alarms"])
+
+    table = alerts(alarms, cube, max_gap=cfg.max_gap)
+    out["alerts"] = out_dir / "alerts.csv"
+    publishable(table, min_count=viz.min_count).to_csv(out["alerts"], index=False)
+    last = pd.Timestamp(cube["time"].values[-1])
+    recent = table[pd.to_datetime(table["start"]) > last - pd.Timedelta(days=cfg.recent_days)]
+    out["alerts_recent"] = out_dir / "alerts_recent.csv"
+    publishable(recent, min_count=viz.min_count).to_csv(out["alerts_recent"], index=False)
+
+    if not {"district", "category"} <= set(cube["counts"].dims):
+        return out
+    source, date = cube.attrs.get("source", ""), figure_date(viz, cube)
+    day = pd.Timestamp(cfg.board_day) if cfg.board_day else last
+    fig = alert_board(alarms, cube, day=day, lang=viz.lang, min_count=viz.min_count,
+                      source=source, date=date)
+    out.update(save_and_close(fig, out_dir / "figures" / "alert_board", viz))
+    if len(table):
+        top = table.iloc[0]
+        start = pd.Timestamp(top["start"]) - pd.Timedelta(days=60)
+        end = min(pd.Timestamp(top["end"]) + pd.Timedelta(days=30), last)
+        fig = alert_timeline(cube, alarms, district=str(top["district"]),
+                             category=str(top["category"]), lang=viz.lang, start=start, end=end,
+                             source=source, date=date)
+        out.update(save_and_close(fig, out_dir / "figures" / "alert_timeline", viz))
+    return out
