@@ -10,7 +10,7 @@ from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 # Notebooks that read the real shared data (skipped, with the reason, only where it is absent).
-NEEDS_SHARED_DATA = {"01_data.ipynb"}
+NEEDS_SHARED_DATA = {"01_data.ipynb", "02_forecast.ipynb", "03_warning.ipynb"}
 
 
 def test_there_are_notebooks():

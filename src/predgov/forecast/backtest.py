@@ -280,7 +280,7 @@ def backtest(
         positions = index.get_indexer(chosen)
     series_dims = tuple(d for d in da.dims if d != "time")
 
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     model_name = None
     per_origin = []

@@ -244,7 +244,7 @@ class ProphetForecaster(Forecaster):
         return max(n, 1)
 
     def _map(self, fn: Any, tasks: list[dict[str, Any]], desc: str) -> list[Any]:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         show = _progress_enabled(self.progress)
         if self.backend not in BACKENDS:

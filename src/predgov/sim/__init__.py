@@ -22,6 +22,7 @@ from predgov.sim.processes.consumer import ConsumerParams
 from predgov.sim.processes.heating import HeatingParams
 from predgov.sim.processes.neighbour import NeighbourParams
 from predgov.sim.processes.noise import NoiseParams
+from predgov.sim.reference import ReferenceCityModel, simulate_reference
 from predgov.sim.scenario import run_scenario, simulate, summarise, to_dataset
 
 __all__ = [
@@ -39,10 +40,12 @@ __all__ = [
     "NoiseParams",
     "NullIntervention",
     "PipeFlushing",
+    "ReferenceCityModel",
     "SimParams",
     "build_households",
     "run_scenario",
     "simulate",
+    "simulate_reference",
     "summarise",
     "to_dataset",
 ]

@@ -61,12 +61,13 @@ class Cases:
     def __len__(self) -> int:
         return len(self.uid)
 
-    def add(self, new: dict[str, np.ndarray]) -> None:
-        """Append new cases (a dict from :func:`new_cases`)."""
-        if len(new["uid"]) == 0:
+    def add(self, *new: dict[str, np.ndarray]) -> None:
+        """Append new cases (dicts from :func:`new_cases`, in order)."""
+        parts = [x for x in new if len(x["uid"])]
+        if not parts:
             return
         for name in FIELDS:
-            setattr(self, name, np.concatenate([getattr(self, name), new[name]]))
+            setattr(self, name, np.concatenate([getattr(self, name)] + [x[name] for x in parts]))
 
     def compact(self) -> None:
         """Drop closed cases."""
@@ -105,5 +106,6 @@ def new_cases(
         "last_contact": -1, "n_calls": 0, "patience": patience, "propensity": propensity,
     }  # fmt: skip
     return {
-        k: np.broadcast_to(np.asarray(v, dtype=FIELDS[k]), (n,)).copy() for k, v in cols.items()
+        k: np.full(n, v, dtype=FIELDS[k]) if np.ndim(v) == 0 else np.array(v, dtype=FIELDS[k])
+        for k, v in cols.items()
     }

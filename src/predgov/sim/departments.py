@@ -2,6 +2,8 @@
 
 One Mesa agent per department of the taxonomy's ``department`` column. Each day, in order:
 
+All departments are handled in one vectorised pass (``handle_all``); for each department:
+
 1. *Completions*: every ticket in ``SERVICE`` whose ``due`` day is today is finished. It is
    resolved when the problem already ended by itself, or with probability ``p_fix[category]``
    (keyed uniform, purpose RESOLVE). Resolved: the case closes and the process's
@@ -28,6 +30,7 @@ disputes 0.55 (persuasion only), noise 0.65, consumer disputes 0.8. ``delay`` 2 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -100,38 +103,61 @@ class Department(mesa.Agent):
         self.capacity = int(capacity)
 
     def handle(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One day of handling; returns indices into cases: finished, resolved, satisfied."""
-        m = self.model
-        c = m.cases
-        day = int(m.day_numbers[t])
-        mine = np.isin(c.category, self.categories)
-        done = np.flatnonzero(mine & (c.status == SERVICE) & (c.due <= day))
-        resolved = np.zeros(0, np.int64)
-        satisfied = np.zeros(0, np.int64)
-        if len(done):
-            proc = c.process[done].astype(np.int64)
-            u = streams.keyed_uniform(m.seed, proc, day, c.uid[done], streams.RESOLVE)
-            fixed = ~c.active[done] | (u < m.p_fix[c.category[done]])
-            wait = (day - c.enqueued[done]).astype(np.float64)
-            hp = m.params.handling
-            p_sat = np.where(fixed, hp.sat_fixed, hp.sat_failed) * np.exp(
-                -hp.wait_penalty * np.maximum(0.0, wait - c.patience[done]))
-            v = streams.keyed_uniform(m.seed, proc, day, c.uid[done], streams.SATISFY)
-            sat = v < p_sat
-            resolved, satisfied = done[fixed], done[sat]
-            failed = done[~fixed]
-            c.status[failed] = OPEN
-            c.last_contact[failed] = day
-            c.status[resolved] = CLOSED
-            m.experience_update(done, sat)
-            for proc_obj in m.processes:
-                sel = resolved[c.process[resolved] == proc_obj.process]
-                if len(sel):
-                    proc_obj.on_resolved(sel)
-        queued = np.flatnonzero(mine & (c.status == QUEUED))
-        if len(queued):
-            order = np.lexsort((c.uid[queued], c.enqueued[queued]))
-            take = queued[order[: self.capacity]]
-            c.status[take] = SERVICE
-            c.due[take] = day + m.delay[c.category[take]]
-        return done, resolved, satisfied
+        """One day of handling of this department only (see ``handle_all``)."""
+        return handle_all(self.model, t, departments=[self])
+
+
+def handle_all(
+    model: CityModel, t: int, departments: Sequence[Department] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One day of handling by ``departments`` (default all) in one vectorised pass.
+
+    Departments touch only their own tickets and every draw is keyed by the ticket, so
+    handling them together equals handling them one after the other (the experience of a
+    household is moved once by the sum of its ratings of the day, then clipped).
+
+    Returns
+    -------
+    done, resolved, satisfied
+        Indices into ``model.cases``: tickets finished today, resolved, rated satisfied.
+    """
+    m = model
+    c = m.cases
+    day = int(m.day_numbers[t])
+    resolved = satisfied = np.zeros(0, np.int64)
+    dept_of = m.department_index[c.category]
+    if departments is None:
+        mine = np.ones(len(c), bool)
+    else:
+        mine = np.isin(dept_of, [m.departments.index(d) for d in departments])
+    done = np.flatnonzero(mine & (c.status == SERVICE) & (c.due <= day))
+    if len(done):
+        proc = c.process[done].astype(np.int64)
+        u = streams.keyed_uniform(m.seed, proc, day, c.uid[done], streams.RESOLVE)
+        fixed = ~c.active[done] | (u < m.p_fix[c.category[done]])
+        wait = (day - c.enqueued[done]).astype(np.float64)
+        hp = m.params.handling
+        p_sat = np.where(fixed, hp.sat_fixed, hp.sat_failed) * np.exp(
+            -hp.wait_penalty * np.maximum(0.0, wait - c.patience[done]))
+        v = streams.keyed_uniform(m.seed, proc, day, c.uid[done], streams.SATISFY)
+        sat = v < p_sat
+        resolved, satisfied = done[fixed], done[sat]
+        failed = done[~fixed]
+        c.status[failed] = OPEN
+        c.last_contact[failed] = day
+        c.status[resolved] = CLOSED
+        m.experience_update(done, sat)
+        for proc_obj in m.processes:
+            sel = resolved[c.process[resolved] == proc_obj.process]
+            if len(sel):
+                proc_obj.on_resolved(sel)
+    queued = np.flatnonzero(mine & (c.status == QUEUED))
+    if len(queued):
+        dept = dept_of[queued]
+        order = np.lexsort((c.uid[queued], c.enqueued[queued], dept))
+        queued, dept = queued[order], dept[order]
+        rank = np.arange(len(queued)) - np.searchsorted(dept, dept, side="left")
+        take = queued[rank < m.department_capacity[dept]]
+        c.status[take] = SERVICE
+        c.due[take] = day + m.delay[c.category[take]]
+    return done, resolved, satisfied

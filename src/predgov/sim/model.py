@@ -14,7 +14,7 @@ One step = one day, in this order:
 4. ``reporting.report``: first calls, chasing calls, calls after failed visits, giving up;
 5. each still-active case ends by itself with its process's daily ``end`` probability (keyed
    uniform, purpose SELF_END) - after reporting, so a problem can be called in on its first day;
-6. every department handles its tickets (``departments``);
+6. the departments handle their tickets (``departments.handle_all``);
 7. cases whose problem is gone and that hold no ticket close; outputs are recorded by
    (day, district, category); closed cases are dropped.
 
@@ -38,7 +38,12 @@ from predgov.data.demo import _temperature, demo_city
 from predgov.data.taxonomy import load_taxonomy
 from predgov.sim import streams
 from predgov.sim.cases import CLOSED, GAVE_UP, LATENT, OPEN, Cases
-from predgov.sim.departments import HOUSEHOLD_PROCESSES, Department, HandlingParams
+from predgov.sim.departments import (
+    HOUSEHOLD_PROCESSES,
+    Department,
+    HandlingParams,
+    handle_all,
+)
 from predgov.sim.grids import make_grids
 from predgov.sim.households import build_households
 from predgov.sim.interventions import Intervention
@@ -152,6 +157,11 @@ class CityModel(mesa.Model):
         self.p_fix = np.array([hp.p_fix_for(c) for c in self.categories])
         self.delay = np.array([hp.delay_for(c) for c in self.categories], dtype=np.int64)
         self.departments = self._make_departments(taxonomy)
+        #: Department (position in ``departments``) of each category, and each one's capacity.
+        self.department_index = np.full(len(self.categories), -1, np.int64)
+        for k, dept in enumerate(self.departments):
+            self.department_index[dept.categories] = k
+        self.department_capacity = np.array([d.capacity for d in self.departments], np.int64)
 
         names = list(PROCESSES) if processes is None else list(processes)
         unknown = [n for n in names if n not in PROCESSES]
@@ -264,10 +274,7 @@ class CityModel(mesa.Model):
         self.cost[t] = sum(iv.step(self, t) for iv in self.interventions)
 
         n_before = len(c)
-        for proc in self.processes:
-            new = proc.occur(t)
-            if new is not None:
-                c.add(new)
+        c.add(*[new for proc in self.processes if (new := proc.occur(t)) is not None])
         new_idx = np.arange(n_before, len(c))
         self._set_bits(c.hh[new_idx], c.process[new_idx], True)
         self._tally("problems", t, new_idx)
@@ -293,11 +300,10 @@ class CityModel(mesa.Model):
             u = streams.keyed_uniform(self.seed, proc_ids, day, c.uid[live], streams.SELF_END)
             c.active[live[u < self._rp["end"][proc_ids]]] = False
 
-        for dept in self.departments:
-            done, resolved, satisfied = dept.handle(t)
-            self._tally("rated", t, done)
-            self._tally("resolved", t, resolved)
-            self._tally("satisfied", t, satisfied)
+        done, resolved, satisfied = handle_all(self, t)
+        self._tally("rated", t, done)
+        self._tally("resolved", t, resolved)
+        self._tally("satisfied", t, satisfied)
 
         gone = ~c.active & np.isin(c.status, (LATENT, OPEN, GAVE_UP))
         c.status[gone] = CLOSED

@@ -56,8 +56,11 @@ def _kwargs(cfg: Any) -> dict[str, Any]:
     return dict(cfg)  # type: ignore[arg-type]
 
 
-def simulate(**kwargs: Any) -> xr.Dataset:
-    """One run of ``CityModel(**kwargs)`` as a Dataset (see the module docstring).
+def simulate(model_class: type[Any] = CityModel, **kwargs: Any) -> xr.Dataset:
+    """One run of ``model_class(**kwargs)`` as a Dataset (see the module docstring).
+
+    ``model_class`` is ``CityModel`` or ``predgov.sim.reference.ReferenceCityModel`` (anything
+    with their ``run`` method and output attributes).
 
     Examples
     --------
@@ -65,12 +68,12 @@ def simulate(**kwargs: Any) -> xr.Dataset:
     >>> ds["counts"].dims, ds["counts"].dtype.name
     (('time', 'district', 'category'), 'int64')
     """
-    model = CityModel(**kwargs)
+    model = model_class(**kwargs)
     model.run()
     return to_dataset(model)
 
 
-def to_dataset(model: CityModel) -> xr.Dataset:
+def to_dataset(model: Any) -> xr.Dataset:
     """The outputs of a finished (or partly run) model as a Dataset."""
     hh = model.households
     dnames = hh.district_names
@@ -113,7 +116,7 @@ def to_dataset(model: CityModel) -> xr.Dataset:
     total_rated = int(rec["rated"].sum())
     attrs = {
         "title": "predgov simulated city: agent-based Qingdao-like hotline requests",
-        "source": "predgov.sim.CityModel",
+        "source": f"predgov.sim.{type(model).__name__}",
         "note": "Simulated data, not real Qingdao 12345 records.",
         "Conventions": "CF-1.8",
         "city": "qingdao",
@@ -134,6 +137,7 @@ def run_scenario(
     *,
     seeds: int | Sequence[int] | None = None,
     n_jobs: int = 1,
+    model_class: type[Any] = CityModel,
     **kwargs: Any,
 ) -> xr.Dataset:
     """Simulate a scenario for one seed or many.
@@ -149,6 +153,8 @@ def run_scenario(
         seed, stacked on a leading ``seed`` dim.
     n_jobs
         Parallel processes over seeds (joblib); results equal the serial ones.
+    model_class
+        ``CityModel`` (default) or ``predgov.sim.reference.ReferenceCityModel``.
 
     Returns
     -------
@@ -163,15 +169,16 @@ def run_scenario(
     """
     kw = {**_kwargs(cfg), **kwargs}
     if seeds is None:
-        return simulate(**kw)
+        return simulate(model_class, **kw)
     seed_list = [int(seeds)] if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
     kw.pop("seed", None)
     if n_jobs == 1 or len(seed_list) == 1:
-        runs = [simulate(seed=s, **kw) for s in seed_list]
+        runs = [simulate(model_class, seed=s, **kw) for s in seed_list]
     else:
         from joblib import Parallel, delayed
 
-        runs = Parallel(n_jobs=n_jobs)(delayed(simulate)(seed=s, **kw) for s in seed_list)
+        runs = Parallel(n_jobs=n_jobs)(
+            delayed(simulate)(model_class, seed=s, **kw) for s in seed_list)
     temps = np.stack([r["temperature"].values for r in runs])
     sat = np.array([r.attrs["satisfaction_rate"] for r in runs])
     runs = [r.drop_vars("temperature") for r in runs]

@@ -72,17 +72,41 @@ def mix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
+_MASK = (1 << 64) - 1
+_H0 = 0x243F6A8885A308D3
+
+
+def _mix64_int(x: int) -> int:
+    """``mix64`` on a Python int in [0, 2**64) (the same bits, without numpy's overhead)."""
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
+
+
 def hash_key(*parts: np.ndarray | int) -> np.ndarray:
     """Hash several integer keys (scalars or arrays, broadcast) into one uint64 array.
+
+    Leading scalar keys are folded with Python integers, the rest with numpy (same bits).
 
     Examples
     --------
     >>> hash_key(1, 2).shape, bool(hash_key(1, 2) != hash_key(2, 1))
     ((), True)
+    >>> bool(hash_key(1, np.array([2]))[0] == hash_key(1, 2))
+    True
     """
-    h = np.asarray(np.uint64(0x243F6A8885A308D3))
+    h_int = _H0
+    k = 0
+    for p in parts:
+        if np.ndim(p) != 0:
+            break
+        v = int(np.int64(p)) & _MASK
+        h_int = _mix64_int(h_int ^ ((v + 0x9E3779B97F4A7C15 + (h_int << 6) + (h_int >> 2))
+                                    & _MASK))  # fmt: skip
+        k += 1
+    h = np.asarray(np.uint64(h_int))
     with np.errstate(over="ignore"):
-        for p in parts:
+        for p in parts[k:]:
             v = np.asarray(p).astype(np.int64).astype(np.uint64)
             h = mix64(h ^ (v + _GOLDEN + (h << np.uint64(6)) + (h >> np.uint64(2))))
     return h

@@ -1,0 +1,255 @@
+"""Write notebooks/04_simulation.ipynb and docs/ODD_simulation.md (the ODD text is shared).
+
+Cells are kept here so the notebook stays reviewable as code. Run:
+
+    .venv/bin/python tools/make_notebook_04.py
+"""
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# ODD protocol (Grimm et al. 2020), one section per element. Used verbatim in the notebook and in
+# docs/ODD_simulation.md.
+ODD = [
+    ("1. Purpose and patterns",
+     "The model estimates *the calls that never came*: how many hotline (12345) requests a Qingdao-like city "
+     "receives per day, district and category under reactive handling (接诉即办), so that later work can test "
+     "preemptive interventions (未诉先办) against that baseline with common random numbers. It is judged by "
+     "several patterns at once (pattern-oriented modelling): about 44,000 heating complaints in a reactive season "
+     "(the seed article's 4.4万); the demo city's annual volume per category, its district shares and its "
+     "seasonal profile (heating surge at the start of the season and on cold days, summer noise and neighbour "
+     "disputes, tourist-season consumer disputes in 市南); a satisfaction rate inside the published range "
+     "(Beijing's 12345 rose from 65 % to 97 % in 2019–2024; the seed's proactive town stays above 92 %) — the "
+     "reactive baseline gives about 86 %, below the proactive town and inside Beijing's range; and repeat calls "
+     "from waiting and failed visits."),
+    ("2. Entities, state variables and scales",
+     "*Households* (struct-of-arrays, 3.73 million at full scale): district, estate (小区), flat position flags "
+     "edge/corner/top/bottom (边角顶底), occupants, reporting propensity (district factor 0.55–1.45 after the 311 "
+     "under-reporting literature × lognormal individual spread), patience (days), radiator clogging in [0, 1] "
+     "and its yearly growth rate, experience with the hotline per process domain (−3…3), an open-problem bit "
+     "per process. *Estates*: build year, heating-system age, central heating, floors, position (km). "
+     "*Grids* (网格, ~400 households, Mesa agents holding index ranges). *Merchants* (quality), *noise sources* "
+     "(roads, logistics yards, factories, markets, construction sites: position, intensity, night share), "
+     "*neighbour pairs* (irritant, complainant, kind, tension). *Cases* (one per problem: process, category, "
+     "status latent/queued/in service/open/gave up/closed, ticket dates, calls). *Departments* (Mesa agents, "
+     "from the taxonomy's category→department table: categories, daily capacity, delay). Time step one day; "
+     "runs cover any window (usually 1 July – 30 June, one heating season); space is districts and estates "
+     "with positions only where distance matters (noise)."),
+    ("3. Process overview and scheduling",
+     "Each day, in this order: (1) interventions act (none in the reactive baseline) and book their cost; "
+     "(2) occurrence: heating, neighbour disputes, consumer disputes, noise, background each add new latent "
+     "problems; (3) heating problems end when the season ends; (4) reporting: first calls, chasing calls, "
+     "calls after failed visits, giving up; (5) each problem may end by itself; (6) departments finish visits "
+     "(resolve or fail), the return visit rates each finished ticket, and the queues are served first come "
+     "first served up to capacity; (7) gone problems without a ticket close and outputs are recorded per "
+     "(day, district, category)."),
+    ("4. Design concepts",
+     "*Basic principles*: occurrence, reporting and handling are separate (311 studies model P(problem) × "
+     "P(report)). *Emergence*: call volumes, repeat-call shares, backlogs and satisfaction emerge from "
+     "households, queues and capacity. *Adaptation and learning*: a satisfied rating raises a household's "
+     "future reporting in that domain (×1.15 per step of experience), a dissatisfied one lowers it. "
+     "*Sensing*: households know only their own problems; departments see only tickets. *Interaction*: "
+     "neighbour pairs (tension), households and merchants, households and noise sources (exposure decays with "
+     "distance), households and departments (queues). *Stochasticity*: every draw comes from a stream keyed by "
+     "(seed, process, day[, case]) — common random numbers, so a run with an intervention shares every other "
+     "draw with the baseline; occurrence uses exact thinning so the number of draws never depends on state. "
+     "*Collectives*: estates, grids, districts. *Observation*: the cube `counts(time, district, category)` "
+     "(every call, as a hotline export counts tickets) plus problems, first reports, repeat calls, "
+     "resolutions, ratings, satisfaction rate, calls per estate and intervention cost; multi-seed runs give "
+     "the median and 10–90 % band."),
+    ("5. Initialization",
+     "The world (estates, flats, merchants, sources, pairs, background levels) is drawn from the world seed "
+     "(fixed across run seeds), scaled to a fraction of Qingdao's households so that a reduced city is a "
+     "sample of real-sized estates; clogging starts at 1 − exp(−rate × system age); experience starts at 0; "
+     "no case is open on the first day; department capacity is 1.5 × the mean daily load of its categories "
+     "in the demo city, scaled to the simulated households."),
+    ("6. Input data",
+     "District table (households, urban/rural), category taxonomy with departments, the Qingdao calendar "
+     "(public holidays and 调休 make-up days, heating season mid-November to early April, tourist season), "
+     "the demo city's daily weather for the run seed and its noise-free expected volumes (levels of the "
+     "background categories and of department loads). No real 12345 records are used."),
+    ("7. Submodels",
+     "*Heating*: hazard = rate × season shape g(t) (start-of-season surge, +8 % per °C below 10 °C) × district "
+     "factor × position factor (edge 1.3, corner 1.25, top 1.5, bottom 1.3) × clogging²; clogging grows each "
+     "season and a successful repair keeps 30 % of it. *Neighbour disputes*: irritant events (dogs, habits, "
+     "shared space; summer bump) raise a decaying tension; a dispute arises with probability escalate × "
+     "tension. *Consumer disputes*: resident and tourist transactions with merchants, dispute probability "
+     "∝ (1 − quality)², tourists ×2 and in season, golden weeks ×2. *Noise*: estate exposure = Σ intensity × "
+     "night weighting × exp(−distance / 0.3 km) within 1.5 km; hazard ∝ exposure × occupants, summer bump for "
+     "traffic and social noise. *Background*: negative-binomial volumes at the demo city's levels for the "
+     "other categories. *Reporting*: first call 1 − exp(−report × propensity) a day; a chasing call once the "
+     "wait exceeds patience; after a failed visit call again or give up. *Handling*: capacity, delay, "
+     "resolution probability per category (heating 0.8, neighbour disputes 0.55, noise 0.65), satisfaction "
+     "0.96 if fixed, 0.3 if not, × exp(−0.05 × days waited beyond patience). *Verification*: a plain "
+     "one-agent-per-household Mesa implementation (`predgov.sim.reference`) agrees with the fast model in "
+     "distribution over 30 seeds. *Calibration*: `predgov.sim.calibrate` fits occurrence and reporting "
+     "parameters to an observed cube with a negative-binomial likelihood."),
+]
+
+odd_md = "\n\n".join(f"### {title}\n\n{text}" for title, text in ODD)
+ODD_DOC = (
+    "# ODD description of the predgov city simulation\n\n"
+    "The agent-based model in `predgov.sim` (`CityModel`), described with the ODD protocol (Overview, Design "
+    "concepts, Details; Grimm et al. 2020, *JASSS* 23(2) 7). The notebook `notebooks/04_simulation.ipynb` "
+    "holds the same text next to runs of the model; exact rules and constants are in each module's docstring.\n\n"
+    + odd_md.replace("### ", "## ") + "\n"
+)
+
+cells = [
+    new_markdown_cell(
+        "# 04 · Simulating the city\n\n"
+        "The agent-based model behind \"the calls that never came\" (`predgov.sim`):\n\n"
+        "1. build a Qingdao-like city and run one reactive season (接诉即办) at reduced scale;\n"
+        "2. compare simulated and demo-city volumes per category and the heating season's profile;\n"
+        "3. calibrate occurrence rates to the demo city with a negative-binomial likelihood;\n"
+        "4. run many seeds and show the median with its 10–90 % band;\n"
+        "5. describe the model with the ODD protocol (also in `docs/ODD_simulation.md`)."
+    ),
+    new_code_cell(
+        "import matplotlib.pyplot as plt\n"
+        "import numpy as np\n"
+        "import pandas as pd\n\n"
+        "from predgov.data import demo_city\n"
+        "from predgov.sim import CityModel, SimParams, run_scenario, summarise\n"
+        "from predgov.sim.calibrate import calibrate, set_param\n"
+        "from predgov.viz import add_source_line, briefing_style\n\n"
+        "SEASON = (\"2023-07-01\", \"2024-06-30\")  # one year, one heating season\n"
+        "SCALE = 0.01  # 1 % of Qingdao's 3.73 million households"
+    ),
+    new_markdown_cell(
+        "## 1. Build the city and run a reactive season\n\n"
+        "Households are arrays held by grid agents; departments are Mesa agents. One step is one day."
+    ),
+    new_code_cell(
+        "model = CityModel(scale=SCALE, start=SEASON[0], end=SEASON[1])\n"
+        "print(f\"{len(model.households):,} households in {len(model.households.estates):,} estates, \"\n"
+        "      f\"{len(model.grids)} grids, {len(model.departments)} departments\")\n"
+        "model.estate_table().head()"
+    ),
+    new_code_cell(
+        "sim = run_scenario({\"scale\": SCALE, \"start\": SEASON[0], \"end\": SEASON[1], \"seed\": 0})\n"
+        "print(f\"calls {int(sim['counts'].sum()):,}, of which repeat calls {int(sim['repeat_calls'].sum()):,}; \"\n"
+        "      f\"satisfaction {sim.attrs['satisfaction_rate']:.1%}\")\n"
+        "print(\"heating calls, scaled to the full city:\", int(sim['counts'].sel(category='heating').sum() / SCALE))"
+    ),
+    new_markdown_cell(
+        "## 2. Simulated against demo-city volumes\n\n"
+        "The demo city is the statistical stand-in for Qingdao's records. The simulated counts are scaled from "
+        "the simulated to the city's households per district."
+    ),
+    new_code_cell(
+        "demo = demo_city(seed=0, start=SEASON[0], end=SEASON[1])\n"
+        "ratio = demo[\"households\"] / sim[\"sim_households\"]\n"
+        "sim_full = sim[\"counts\"] * ratio\n"
+        "volumes = pd.DataFrame({\n"
+        "    \"demo city\": demo[\"counts\"].sum([\"time\", \"district\"]).to_series(),\n"
+        "    \"simulated\": sim_full.sum([\"time\", \"district\"]).to_series(),\n"
+        "}).sort_values(\"demo city\")\n"
+        "volumes[\"ratio\"] = volumes[\"simulated\"] / volumes[\"demo city\"]\n"
+        "volumes.round(2).tail(8)"
+    ),
+    new_code_cell(
+        "labels = dict(zip(demo[\"category\"].values, demo[\"label_en\"].values))\n"
+        "with briefing_style():\n"
+        "    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 6), gridspec_kw={\"width_ratios\": [1, 1.3]})\n"
+        "    y = np.arange(len(volumes))\n"
+        "    ax1.barh(y - 0.2, volumes[\"demo city\"] / 1e3, height=0.4, label=\"demo city\")\n"
+        "    ax1.barh(y + 0.2, volumes[\"simulated\"] / 1e3, height=0.4, label=\"simulated (1 % scale, scaled up)\")\n"
+        "    ax1.set_yticks(y, [labels[c] for c in volumes.index])\n"
+        "    ax1.set_xlabel(\"requests per year (thousands)\")\n"
+        "    ax1.set_title(\"Volume per category · 各类诉求年量\")\n"
+        "    ax1.legend(loc=\"lower right\")\n"
+        "    weekly_demo = demo[\"counts\"].sel(category=\"heating\").sum(\"district\").resample(time=\"W-MON\").sum()\n"
+        "    weekly_sim = sim_full.sel(category=\"heating\").sum(\"district\").resample(time=\"W-MON\").sum()\n"
+        "    ax2.plot(weekly_demo[\"time\"], weekly_demo, label=\"demo city\")\n"
+        "    ax2.plot(weekly_sim[\"time\"], weekly_sim, label=\"simulated\")\n"
+        "    ax2.set_ylabel(\"heating requests per week\")\n"
+        "    ax2.set_title(\"Heating season profile · 供热季走势\")\n"
+        "    ax2.legend()\n"
+        "    add_source_line(fig, \"predgov.sim (simulated) and predgov demo city (synthetic)\", date=\"2024-06-30\")\n"
+        "    plt.show()"
+    ),
+    new_markdown_cell(
+        "## 3. Calibration\n\n"
+        "`calibrate` fits parameters to an observed cube: annual volume per category, seasonal profile (weekly "
+        "cells), district shares, and the repeat-call share when it is known. Observed weekly counts are "
+        "negative binomial around the simulated mean (one dispersion per category); every evaluation reuses the "
+        "same seeds (common random numbers), so the objective is smooth. To show that it works we start from "
+        "deliberately wrong occurrence rates (heating ×1.6, consumer disputes ×0.6, social noise ×1.5, "
+        "neighbour escalation ×0.7) and fit them back to the demo city's season."
+    ),
+    new_code_cell(
+        "wrong = SimParams()\n"
+        "for path, factor in {\"heating.rate\": 1.6, \"consumer.dispute\": 0.6, \"noise.rate_social\": 1.5,\n"
+        "                     \"neighbour.escalate\": 0.7}.items():\n"
+        "    wrong = set_param(wrong, path, factor * eval(f\"SimParams().{path}\"))\n"
+        "fit = calibrate({\"scale\": SCALE, \"params\": wrong}, demo, seeds=[0, 1], ratio_steps=3)\n"
+        "print(f\"NB log-likelihood (weekly cells): start {fit.loglik_start:,.0f} -> fitted {fit.loglik:,.0f}\")\n"
+        "fit.summary().assign(default=lambda d: [eval(f\"SimParams().{p}\") for p in d.index])"
+    ),
+    new_code_cell(
+        "explicit = [\"heating\", \"consumer_dispute\", \"noise_social\", \"noise_construction\", \"noise_traffic\",\n"
+        "            \"neighbour_dispute\"]\n"
+        "fit.volume.loc[explicit].round(3)"
+    ),
+    new_code_cell(
+        "shares = fit.district_shares.xs(\"heating\", level=\"category\")\n"
+        "with briefing_style():\n"
+        "    fig, ax = plt.subplots(figsize=(9, 4))\n"
+        "    x = np.arange(len(shares))\n"
+        "    for k, col in enumerate([\"observed\", \"simulated_start\", \"simulated\"]):\n"
+        "        ax.bar(x + (k - 1) * 0.27, shares[col], width=0.27, label=col.replace(\"_\", \" \"))\n"
+        "    ax.set_xticks(x, [str(d) for d in shares.index])\n"
+        "    ax.set_ylabel(\"share of heating requests\")\n"
+        "    ax.set_title(\"District shares of heating requests · 供热诉求区市分布\")\n"
+        "    ax.legend()\n"
+        "    add_source_line(fig, \"predgov.sim calibration against predgov demo city (synthetic)\", date=\"2024-06-30\")\n"
+        "    plt.show()"
+    ),
+    new_markdown_cell(
+        "District shares come from the world (building ages, central-heating coverage, propensity), not from "
+        "the fitted rates, so they barely move; at 1 % scale the rural county-level cities have few "
+        "central-heated estates, which makes their simulated share noisy."
+    ),
+    new_markdown_cell(
+        "## 4. Many seeds: median and 10–90 % band\n\n"
+        "`run_scenario(..., seeds=...)` stacks runs on a `seed` dim (optionally in parallel with joblib; parallel "
+        "equals serial); `summarise` reduces it to the median and a band."
+    ),
+    new_code_cell(
+        "runs = run_scenario({\"scale\": 0.005, \"start\": \"2023-11-01\", \"end\": \"2024-03-31\"}, seeds=range(8))\n"
+        "band = summarise(runs[[\"counts\"]].sel(category=\"heating\").sum(\"district\"))\n"
+        "with briefing_style():\n"
+        "    fig, ax = plt.subplots(figsize=(10, 4))\n"
+        "    ax.fill_between(band[\"time\"], band[\"counts_lo\"], band[\"counts_hi\"], alpha=0.3, label=\"10–90 % of 8 seeds\")\n"
+        "    ax.plot(band[\"time\"], band[\"counts\"], label=\"median\")\n"
+        "    ax.set_ylabel(\"heating requests per day (0.5 % scale)\")\n"
+        "    ax.set_title(\"Reactive heating season, many seeds · 多次模拟的中位数与区间\")\n"
+        "    ax.legend()\n"
+        "    add_source_line(fig, \"predgov.sim (simulated)\", date=\"2024-03-31\")\n"
+        "    plt.show()\n"
+        "print(\"satisfaction by seed:\", np.round(runs[\"city_satisfaction_rate\"].values, 3))"
+    ),
+    new_markdown_cell(
+        "The reference model (`predgov.sim.reference.ReferenceCityModel`, one Mesa agent per household) runs the "
+        "same rules plainly; `tests/sim/test_reference.py` checks over 30 seeds that both models agree within "
+        "sampling error, and `benchmarks/sim_speed.py` measures how much faster the array model is."
+    ),
+    new_markdown_cell("## 5. ODD description (Grimm et al. 2020)\n\n" + odd_md),
+]
+
+nb = new_notebook(cells=cells, metadata={
+    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+    "language_info": {"name": "python"},
+})
+out = ROOT / "notebooks" / "04_simulation.ipynb"
+nbformat.write(nb, out)
+print("wrote", out)
+doc = ROOT / "docs" / "ODD_simulation.md"
+doc.parent.mkdir(exist_ok=True)
+doc.write_text(ODD_DOC, encoding="utf-8")
+print("wrote", doc)
