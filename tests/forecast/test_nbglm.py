@@ -168,3 +168,98 @@ def test_demo_city_smoke():
     assert np.isfinite(fc["quantiles"]).all()
     heating = fc["mean"].sel(category="heating")
     assert float(heating.max()) < 5  # out of season
+
+
+# ---------------------------------------------------------------- local level and dispersion
+
+
+@pytest.fixture(scope="module")
+def drifting():
+    """One year of daily NB counts whose level drifts slowly (no yearly terms are fitted)."""
+    rng = np.random.default_rng(7)
+    n_train, n_test, n_series = 365, 28, 200
+    n = n_train + n_test
+    times = pd.date_range("2022-03-01", periods=n, freq="D")
+    t = np.arange(n)[:, None]
+    phase = rng.uniform(0, 2 * np.pi, n_series)[None, :]
+    base = rng.uniform(np.log(5), np.log(80), n_series)[None, :]
+    weekly = 0.3 * (times.day_of_week.to_numpy() >= 5)[:, None]
+    eta = base + 0.3 * np.sin(2 * np.pi * t / 365.25 + phase) + weekly
+    mu = np.exp(eta)
+    size = 10.0
+    y = rng.negative_binomial(size, size / (size + mu)).astype(float)
+    da = xr.DataArray(y[:n_train], coords={"time": times[:n_train], "s": np.arange(n_series)},
+                      dims=("time", "s"))  # fmt: skip
+    return da, y[n_train:], mu[n_train:]
+
+
+def test_interval_coverage_near_nominal_with_drifting_level(drifting):
+    da, future, _ = drifting
+    fc = NBGLM().fit(da).predict(future.shape[0])
+    q = fc["quantiles"]
+    for lo, hi, nominal in ((0.1, 0.9, 0.8), (0.25, 0.75, 0.5), (0.025, 0.975, 0.95)):
+        inside = (future >= q.sel(quantile=lo).values) & (future <= q.sel(quantile=hi).values)
+        assert inside.mean() == pytest.approx(nominal, abs=0.04), (lo, hi)
+
+
+def test_local_level_follows_the_drift(drifting):
+    da, _, truth = drifting
+    on = NBGLM().fit(da).predict(truth.shape[0])["mean"].values
+    off = NBGLM(level_window=0).fit(da).predict(truth.shape[0])["mean"].values
+    err_on = np.median(np.abs(np.log(on / truth)))
+    err_off = np.median(np.abs(np.log(off / truth)))
+    assert err_on < 0.7 * err_off, (err_on, err_off)
+
+
+def test_deterministic_and_non_negative(drifting):
+    da, _, _ = drifting
+    a = NBGLM().fit(da[:, :30]).predict(40)
+    b = NBGLM().fit(da[:, :30]).predict(40)
+    np.testing.assert_array_equal(a["mean"].values, b["mean"].values)
+    np.testing.assert_array_equal(a["quantiles"].values, b["quantiles"].values)
+    assert (a["mean"].values >= 0).all() and (a["quantiles"].values >= 0).all()
+    assert (np.diff(a["quantiles"].values, axis=-1) >= 0).all()
+
+
+def test_level_span_choice_and_dispersion_growth(drifting):
+    from predgov.forecast.nbglm import _AUTO_SPANS
+
+    da, _, _ = drifting
+    auto = NBGLM().fit(da)
+    assert auto.level_span_ in _AUTO_SPANS["D"]
+    assert NBGLM(level_window=21).fit(da[:, :5]).level_span_ == 21
+    coef = auto.coefficients()
+    assert (coef["alpha_slope"] >= 0).all() and np.isfinite(coef["alpha0"]).all()
+    # NB(size 10) noise plus the level's error: near 0.1, not the in-sample drift's inflation
+    assert np.median(coef["alpha0"]) == pytest.approx(0.1, abs=0.04)
+
+
+def test_calibrated_levels():
+    rng = np.random.default_rng(8)
+    times = pd.date_range("2022-01-01", periods=400, freq="D")
+    y = rng.negative_binomial(5, 5 / (5 + 20.0), (400, 50)).astype(float)
+    da = xr.DataArray(y, coords={"time": times}, dims=("time", "s"))
+    model = NBGLM().fit(da)
+    lv = model.calibrated_levels_
+    assert ((lv > 0) & (lv < 1)).all() and (np.diff(lv) > 0).all()
+    # a well-specified model needs little recalibration
+    np.testing.assert_allclose(lv, model.levels_, atol=0.03)
+    plain = NBGLM(calibrate=False).fit(da)
+    np.testing.assert_array_equal(plain.calibrated_levels_, plain.levels_)
+
+
+def test_weekend_holidays_get_their_own_effect():
+    rng = np.random.default_rng(9)
+    n = 2 * 364
+    times = pd.date_range("2022-01-03", periods=n + 14, freq="D")  # a Monday
+    holiday = rng.random(n + 14) < 0.05
+    weekend = times.day_of_week.to_numpy() >= 5
+    eta = np.log(40.0) + 0.4 * weekend + 0.6 * (holiday & ~weekend)  # weekday holidays only
+    y = rng.poisson(np.exp(eta)[:n, None] * np.ones((1, 20))).astype(float)
+    da = xr.DataArray(y, coords={"time": times[:n]}, dims=("time", "s"))
+    reg = xr.Dataset({"holiday": ("time", holiday)}, coords={"time": times})
+    split = NBGLM(yearly_harmonics=0).fit(da, reg).coefficients()["regressor"]
+    assert split[:, 0].mean() == pytest.approx(0.6, abs=0.05)  # on weekdays
+    assert abs(split[:, 1].mean()) < 0.1  # on weekends
+    shared = NBGLM(yearly_harmonics=0, split_holidays=False).fit(da, reg)
+    assert shared.coefficients()["regressor"].shape[1] == 1

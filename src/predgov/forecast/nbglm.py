@@ -20,11 +20,25 @@ grows linearly with the number of series.
 * Coefficients other than the intercept have Gaussian priors (ridge penalties): ``1 /
   prior_scale**2`` on the log scale, as Prophet's ``seasonality_prior_scale``.
 * ``alpha`` per series by moments, ``sum((y - mu)**2 - y) / sum(mu**2)`` with a
-  degrees-of-freedom correction, alternating with the coefficient updates.
-* Local level: the ratio of observed to fitted counts over the last ``level_window`` periods,
-  shrunk towards 1 by its sampling variance against a prior sd ``level_prior_scale``
-  (log scale), multiplies the forecast. Its remaining uncertainty widens the predictive
-  distribution (added to ``alpha``).
+  degrees-of-freedom correction, alternating with the coefficient updates (the IRLS weights).
+* Local level: the ratio of exponentially weighted sums of observed and fitted counts (span
+  ``level_window``: weights with the mean age of an unweighted window that long), shrunk
+  towards 1 on the log scale by its sampling variance against a prior sd
+  ``level_prior_scale``, multiplies the forecast. With ``level_window="auto"`` the span is
+  chosen among a few candidates by the error of the forecasts it would have made inside the
+  training data (rolling origins, leads up to 4 weeks for daily data; one span for all series).
+* Predictive dispersion from those rolling-origin forecasts, not from in-sample residuals: per
+  series and lead ``h`` by moments of the forecast errors, summarised as ``alpha0 + slope * h``
+  (growing with the lead as the level ages). Interval width thus reflects the error of real
+  forecasts, including the level's, and not slow seasonal movement the level follows.
+* Quantile recalibration (``calibrate=True``): the PITs of the same rolling-origin forecasts
+  give, for each requested level, the NB level whose quantile the errors actually fall below
+  at that rate (averaged over series; blended with the nominal level when few forecasts were
+  scored). Hotline counts' day-to-day shocks are multiplicative (log-symmetric), which the
+  gamma-mixed NB does not match in its tails; the recalibration fixes the resulting
+  over-coverage of central intervals.
+* Daily ``holiday`` regressors are split into holidays on weekdays and on weekends
+  (``split_holidays``): the weekly pattern already has the weekend's rest.
 * Yearly seasonality and the trend are used only for series observed over at least two years
   (``"auto"``); shorter series get a level, the weekly pattern and the regressors.
 * Predictive quantiles are negative-binomial quantiles of the forecast mean: mid-distribution
@@ -42,6 +56,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from predgov.forecast.base import (
     DEFAULT_QUANTILES,
@@ -53,10 +68,28 @@ from predgov.forecast.base import (
     series_status,
     simple_fallback,
 )
+from predgov.forecast.base import _cdf as _nb_cdf
+from predgov.forecast.base import _pmf as _nb_pmf
 
 _EPOCH = np.datetime64("1970-01-01", "ns")
 _DAY = np.timedelta64(1, "D")
 _ETA_MIN, _ETA_MAX = -30.0, 25.0
+#: Candidate spans (periods) of the local level when ``level_window="auto"``.
+_AUTO_SPANS = {"D": (14, 28, 56, 112), "W-MON": (4, 8, 16, 32), "MS": (3, 6, 12)}
+#: Leads of the rolling-origin forecasts inside the training periods.
+_OOS_LEADS = {"D": (1, 2, 4, 7, 14, 21, 28), "W-MON": (1, 2, 4, 8), "MS": (1, 2, 3)}
+#: Origins of those forecasts: at most this many (the most recent periods).
+_OOS_ORIGINS = 365
+#: Levels at which the share of rolling-origin PITs is evaluated (dense in the tails).
+_PIT_GRID = special.expit(np.linspace(-6.0, 6.0, 25))
+#: Every this many origins enter the calibration (neighbouring origins' errors overlap).
+_PIT_STRIDE = 2
+#: Leads of the forecasts that enter the calibration.
+_PIT_LEADS = {"D": (1, 7, 14, 28), "W-MON": (1, 2, 4, 8), "MS": (1, 2, 3)}
+#: Weight of the nominal levels in the calibration, in scored forecasts per series.
+_CALIBRATION_PRIOR_CELLS = 100.0
+#: Fewer scored cells at the longest lead than this: the in-sample dispersion is used instead.
+_MIN_OOS_CELLS = 20
 
 
 def fourier_terms(times: pd.DatetimeIndex, period_days: float, harmonics: int) -> np.ndarray:
@@ -92,10 +125,16 @@ class NBGLM(Forecaster):
     min_years_yearly
         Observed span (years) a series needs for yearly seasonality and the trend.
     level_window
-        Periods at the end of training compared with the fit for the local level (``"auto"``:
-        28 days, 8 weeks, 3 months; 0 switches the level adjustment off).
+        Span (periods) of the exponentially weighted local level; ``"auto"`` chooses among
+        ``_AUTO_SPANS`` (14-112 days, 4-32 weeks, 3-12 months) by rolling-origin error inside
+        the training data; 0 switches the level adjustment off.
     level_prior_scale
         Prior sd of the log level adjustment: how far recent weeks may move the forecast.
+    split_holidays
+        Daily data: separate effects for a ``holiday`` regressor on weekdays and on weekends.
+    calibrate
+        Recalibrate the predictive quantile levels on rolling-origin forecasts inside the
+        training data (see the module notes).
     seasonality_prior_scale, regressor_prior_scale, trend_prior_scale
         Prior sd of the Fourier coefficients, of the regressor coefficients (regressors are
         standardised unless 0/1) and of the trend slope (log scale per year).
@@ -139,6 +178,8 @@ class NBGLM(Forecaster):
         min_years_yearly: float = 2.0,
         level_window: int | str = "auto",
         level_prior_scale: float = 0.1,
+        split_holidays: bool = True,
+        calibrate: bool = True,
         seasonality_prior_scale: float = 1.0,
         regressor_prior_scale: float = 1.0,
         trend_prior_scale: float = 0.2,
@@ -156,6 +197,8 @@ class NBGLM(Forecaster):
         self.min_years_yearly = min_years_yearly
         self.level_window = level_window
         self.level_prior_scale = level_prior_scale
+        self.split_holidays = split_holidays
+        self.calibrate = calibrate
         self.seasonality_prior_scale = seasonality_prior_scale
         self.regressor_prior_scale = regressor_prior_scale
         self.trend_prior_scale = trend_prior_scale
@@ -193,6 +236,25 @@ class NBGLM(Forecaster):
             cols.append((Xr - self.reg_center_) / self.reg_scale_)
         return np.column_stack(cols).astype("float64")
 
+    def _expand_regressors(
+        self, times: pd.DatetimeIndex, X: np.ndarray | None
+    ) -> np.ndarray | None:
+        """Daily data: ``holiday`` split into holidays on weekdays and on weekends.
+
+        A public holiday on a Saturday or Sunday changes less than one on a working weekday (the
+        weekly pattern already has the weekend's rest), so the two get separate effects: one
+        shared coefficient would carry the weekday holidays' effect onto weekend holidays.
+        """
+        names = list(self.regressor_names_)
+        if X is None or not self.split_holidays or self.freq_ != "D" or "holiday" not in names:
+            return X
+        j = names.index("holiday")
+        weekend = np.asarray(times.day_of_week >= 5)
+        hol = X[:, j]
+        out = X.copy()
+        out[:, j] = np.where(weekend, 0.0, hol)
+        return np.column_stack([out, np.where(weekend, hol, 0.0)])
+
     def _offset(self, times: pd.DatetimeIndex) -> np.ndarray:
         if self.freq_ != "MS":
             return np.zeros(len(times))
@@ -203,6 +265,7 @@ class NBGLM(Forecaster):
         self._train_values = values
         T, S = values.shape
         times = self.train_time_
+        X = self._expand_regressors(times, X)
         self.origin_time_ = np.datetime64(self.fit_origin_, "ns")
         self.n_yearly_ = self._n_yearly()
         if X is not None and X.shape[1]:
@@ -267,8 +330,11 @@ class NBGLM(Forecaster):
         self.alpha_ = alpha
         self.use_yearly_ = use_yearly
         self.use_trend_ = use_trend
-        # Local level from the last window.
-        self.level_, self.level_var_ = self._local_level(values, D, off, beta, alpha)
+        # Local level and predictive dispersion from rolling-origin forecasts in training.
+        n_params = (lam_s < 1e9).sum(axis=1).astype(float)
+        self.level_, self.alpha0_, self.alpha_slope_, self.oos_ok_ = self._local_level(
+            values, D, off, beta, alpha, n_params
+        )
         self.max_observed_ = np.nan_to_num(np.nanmax(np.where(observed, values, -np.inf),
                                                      axis=0), nan=0.0, neginf=0.0)  # fmt: skip
         # Intermittent series: TSB.
@@ -357,55 +423,144 @@ class NBGLM(Forecaster):
             a = num * dof / den
         return np.clip(np.nan_to_num(a, nan=0.0, posinf=10.0), 0.0, 10.0)
 
-    def _window(self) -> int:
+    def _spans(self) -> tuple[int, ...]:
+        """Candidate spans of the exponentially weighted level (one, or a grid for "auto")."""
         if self.level_window == "auto":
-            return {"D": 28, "W-MON": 8, "MS": 3}[self.freq_]
-        return int(self.level_window)
+            return _AUTO_SPANS[self.freq_]
+        return (int(self.level_window),)
 
     def _local_level(
         self, values: np.ndarray, D: np.ndarray, off: np.ndarray, beta: np.ndarray,
-        alpha: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        alpha: np.ndarray, n_params: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+        """Local level, and the dispersion of h-step forecasts (intercept and slope in ``h``).
+
+        For every candidate span the level is run through the training periods; the forecasts
+        it would have made from each period (the GLM mean times the level at that origin) are
+        scored against the counts that followed, at leads ``_OOS_LEADS`` (rolling origins
+        inside the training data). The span with the smallest mean scaled absolute error over
+        all series is kept. The errors of its forecasts give the dispersion at each lead by
+        moments, summarised per series by a line ``alpha0 + slope * h`` (slope >= 0), and then
+        the calibration of the predictive quantile levels (:meth:`_calibrate`).
+        """
         S = values.shape[1]
-        w = self._window()
-        if w <= 0 or not self.level_prior_scale > 0:
-            return np.ones(S), np.zeros(S)
-        w = min(w, values.shape[0])
-        y = values[-w:]
-        eta = np.clip(D[-w:] @ np.nan_to_num(beta).T + off[-w:, None], _ETA_MIN, _ETA_MAX)
-        mu = np.exp(eta)
-        m = ~np.isnan(y)
-        sy = np.where(m, y, 0.0).sum(axis=0)
-        smu = np.where(m, mu, 0.0).sum(axis=0)
-        var_sum = np.where(m, mu + alpha[None, :] * mu * mu, 0.0).sum(axis=0)
-        with np.errstate(all="ignore"):
-            log_ratio = np.log((sy + 0.5) / (smu + 0.5))
-            v = var_sum / (smu + 0.5) ** 2
-        prior = self.level_prior_scale**2
-        shrink = prior / (prior + v)
-        log_level = np.where(m.any(axis=0), shrink * log_ratio, 0.0)
-        post_var = np.where(m.any(axis=0), prior * v / (prior + v), prior)
-        return np.exp(np.nan_to_num(log_level)), np.nan_to_num(post_var, nan=prior)
+        spans = self._spans()
+        leads = np.asarray(_OOS_LEADS[self.freq_], dtype=int)
+        prior = float(self.level_prior_scale) ** 2
+        if spans[0] <= 0 or not prior > 0:
+            spans = (0,)
+        G = len(spans)
+        levels = np.ones((G, S))
+        a0 = np.zeros((G, S))
+        slope = np.zeros((G, S))
+        loss = np.zeros((G, S))
+        ncell = np.zeros(S)
+        for sl, y, m, mu, path_of in self._chunks(values, D, off, beta, alpha, prior):
+            scale = _naive_mae(y)
+            for g, span in enumerate(spans):
+                path = path_of(span)
+                levels[g, sl] = path[-1]
+                a0[g, sl], slope[g, sl], loss[g, sl], ncell[sl] = _oos_dispersion(
+                    y, m, mu, path, leads, scale, n_params[sl]
+                )
+        ok = ncell >= _MIN_OOS_CELLS
+        best = 0
+        if G > 1 and ok.any():
+            best = int(np.argmin(np.nanmean(np.where(ok, loss, np.nan), axis=1)))
+        self.level_span_ = int(spans[best])
+        # Too few rolling-origin errors: in-sample dispersion, no growth with the lead.
+        alpha0 = np.where(ok, a0[best], alpha)
+        alpha_slope = np.where(ok, slope[best], 0.0)
+        self.calibrated_levels_ = self._calibrate(
+            values, D, off, beta, alpha, prior, leads, alpha0, alpha_slope, ok
+        )
+        return levels[best], alpha0, alpha_slope, ok
+
+    def _chunks(
+        self, values: np.ndarray, D: np.ndarray, off: np.ndarray, beta: np.ndarray,
+        alpha: np.ndarray, prior: float,
+    ) -> Any:  # fmt: skip
+        """Blocks of series: ``(slice, y, observed, GLM mean, span -> level path)``."""
+        step = max(int(self.chunk_size), 1)
+        for start in range(0, values.shape[1], step):
+            sl = slice(start, start + step)
+            y = values[:, sl]
+            m = ~np.isnan(y)
+            eta = np.clip(D @ np.nan_to_num(beta[sl]).T + off[:, None], _ETA_MIN, _ETA_MAX)
+            mu = np.exp(eta)
+            y0, mu0 = np.where(m, y, 0.0), np.where(m, mu, 0.0)
+            var0 = np.where(m, mu + alpha[None, sl] * mu * mu, 0.0)
+
+            def path_of(span: int, y0=y0, mu0=mu0, var0=var0) -> np.ndarray:
+                if span <= 0:
+                    return np.ones_like(mu0)
+                return _level_path(y0, mu0, var0, span, prior)
+
+            yield sl, y, m, mu, path_of
+
+    def _calibrate(
+        self, values: np.ndarray, D: np.ndarray, off: np.ndarray, beta: np.ndarray,
+        alpha: np.ndarray, prior: float, leads: np.ndarray, alpha0: np.ndarray,
+        alpha_slope: np.ndarray, ok: np.ndarray,
+    ) -> np.ndarray:  # fmt: skip
+        """Quantile levels to ask of the NB so that its quantiles are calibrated in training.
+
+        The probability integral transforms of the rolling-origin forecasts (as a uniform
+        spread over ``[F(y - 1), F(y)]``, the mid-distribution) give the share of errors below
+        each NB level, averaged over series with equal weight; the level whose share equals
+        the nominal one replaces it (quantile recalibration), blended with the nominal level by
+        the number of scored forecasts. The identity when ``calibrate=False`` or too few.
+        """
+        nominal = np.asarray(self.levels_, dtype="float64")
+        if not self.calibrate or not ok.any():
+            return nominal
+        grid = _PIT_GRID
+        share = np.zeros(grid.size)
+        n_series = 0
+        n_cells = 0.0
+        for sl, y, m, mu, path_of in self._chunks(values, D, off, beta, alpha, prior):
+            use = ok[sl]
+            if not use.any():
+                continue
+            path = path_of(self.level_span_)
+            a_h = np.clip(alpha0[sl][None, :] + alpha_slope[sl][None, :] * leads[:, None],
+                          0.0, 10.0)  # fmt: skip
+            keep = np.isin(leads, _PIT_LEADS[self.freq_])
+            g, n = _pit_share(y, m, mu, path, leads[keep], a_h[keep], grid, _PIT_STRIDE)
+            share += g[:, use].sum(axis=1)
+            n_series += int(use.sum())
+            n_cells += float(n[use].sum())
+        if n_series == 0:
+            return nominal
+        share = np.maximum.accumulate(share / n_series)
+        # Level u whose share is the nominal level (interpolated on the logit scale).
+        lg = special.logit(np.clip(share, 1e-9, 1 - 1e-9))
+        lg = lg + 1e-9 * np.arange(lg.size)  # strictly increasing for interp
+        u = special.expit(np.interp(special.logit(nominal), lg, special.logit(grid)))
+        w = n_cells / (n_cells + _CALIBRATION_PRIOR_CELLS * n_series)
+        lv = special.expit(w * special.logit(u) + (1 - w) * special.logit(nominal))
+        lv = np.clip(lv, 1e-4, 1 - 1e-4)
+        return np.maximum.accumulate(lv + 1e-9 * np.arange(lv.size))
 
     # ------------------------------------------------------------------ predict
     def _predict(self, horizon: int, X: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         from predgov.forecast.base import future_times
 
         future = future_times(self.fit_origin_, self.freq_, horizon)
-        D = self._design(future, X)
+        D = self._design(future, self._expand_regressors(future, X))
         off = self._offset(future)
         beta = np.nan_to_num(self.coef_)
         eta = np.clip(D @ beta.T + off[:, None], _ETA_MIN, _ETA_MAX)  # (H, S)
         mean = (np.exp(eta) * self.level_[None, :]).T  # (S, H)
         cap = 5.0 * self.max_observed_ + 5.0
         mean = np.minimum(mean, cap[:, None])
-        # Level uncertainty widens the distribution: Var(L mu) ~ mu^2 (alpha + s2 (1 + alpha)).
-        alpha_eff = self.alpha_ + self.level_var_ * (1.0 + self.alpha_)
+        # Dispersion of h-step forecasts, from the rolling-origin errors inside the training data.
+        lead = np.arange(1, horizon + 1, dtype=float)
+        alpha_h = np.clip(self.alpha0_[:, None] + self.alpha_slope_[:, None] * lead[None, :],
+                          0.0, 10.0)  # fmt: skip
         with np.errstate(divide="ignore"):
-            size = np.where(alpha_eff > 1e-10, 1.0 / alpha_eff, np.inf)
-        quant = nb_quantiles(
-            mean, np.broadcast_to(size[:, None], mean.shape), self.levels_, self.quantile_method
-        )
+            size = np.where(alpha_h > 1e-10, 1.0 / alpha_h, np.inf)
+        quant = nb_quantiles(mean, size, self.calibrated_levels_, self.quantile_method)
         # Fallbacks.
         status = self.fallback_
         simple = (status != "") & ~self.intermittent_
@@ -419,14 +574,153 @@ class NBGLM(Forecaster):
 
     # ------------------------------------------------------------------ inspection
     def coefficients(self) -> dict[str, Any]:
-        """Fitted coefficients by group (arrays over series) and the dispersion ``alpha``."""
+        """Fitted coefficients by group (arrays over series) and the dispersions.
+
+        ``alpha`` is the in-sample dispersion of the GLM fit; ``alpha0`` and ``alpha_slope``
+        the predictive one, ``alpha0 + alpha_slope * lead``. With ``split_holidays`` (daily
+        data) the regressor columns are the regressors in order, ``holiday`` meaning holidays
+        on weekdays, then holidays on weekends last.
+        """
         self._check_fitted()
         out: dict[str, Any] = {}
         for g in ("intercept", "trend", "weekly", "yearly", "regressor"):
             out[g] = self.coef_[:, self.columns_ == g]
         out["alpha"] = self.alpha_
+        out["alpha0"] = self.alpha0_
+        out["alpha_slope"] = self.alpha_slope_
         out["level"] = self.level_
         return out
+
+
+def _ewm_sum(x: np.ndarray, lam: float) -> np.ndarray:
+    """``out[t] = x[t] + lam * out[t - 1]`` along axis 0 (all columns at once)."""
+    from scipy.signal import lfilter
+
+    return lfilter([1.0], [1.0, -lam], x, axis=0)
+
+
+def _level_path(
+    y0: np.ndarray, mu0: np.ndarray, var0: np.ndarray, span: int, prior: float
+) -> np.ndarray:
+    """Level (multiplier of the GLM mean) known at the end of every period, shape of ``y0``.
+
+    The ratio of exponentially weighted sums of counts and fitted means (weights ``lam**age``,
+    ``lam = (span - 1) / (span + 1)``: the mean age of an unweighted ``span``-period window),
+    shrunk on the log scale towards 1 by its sampling variance against the prior variance.
+    ``y0``, ``mu0``, ``var0`` are zero where a count is missing.
+    """
+    lam = (span - 1.0) / (span + 1.0)
+    num = _ewm_sum(y0, lam)
+    den = _ewm_sum(mu0, lam)
+    vs = _ewm_sum(var0, lam * lam)
+    with np.errstate(all="ignore"):
+        log_ratio = np.log((num + 0.5) / (den + 0.5))
+        v = vs / (den + 0.5) ** 2
+    shrink = prior / (prior + v)
+    return np.exp(np.nan_to_num(shrink * log_ratio))
+
+
+def _naive_mae(y: np.ndarray) -> np.ndarray:
+    """Mean absolute one-step change per column (NaN skipped), at least 0.5: an error scale."""
+    d = np.abs(np.diff(y, axis=0))
+    ok = ~np.isnan(d)
+    with np.errstate(all="ignore"):
+        scale = np.where(ok, d, 0.0).sum(axis=0) / ok.sum(axis=0)
+    return np.maximum(np.nan_to_num(scale, nan=1.0), 0.5)
+
+
+def _oos_dispersion(
+    y: np.ndarray, m: np.ndarray, mu: np.ndarray, path: np.ndarray, leads: np.ndarray,
+    scale: np.ndarray, n_params: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Rolling-origin errors of ``mu * level`` inside the training periods, per series.
+
+    Origins are the periods after the first ``2 * max(leads)`` observed ones (at most the last
+    ``_OOS_ORIGINS`` periods); each forecasts each lead in ``leads``. Returns the line ``alpha0
+    + slope * h`` through the moment dispersions per lead, ``(sum(e**2) k - sum(y)) /
+    sum(m**2)`` with the in-sample degrees-of-freedom correction ``k = n / (n - n_params)``, the
+    mean scaled absolute error and the number of scored cells at the longest lead.
+    """
+    T, S = y.shape
+    horizon = int(leads.max())
+    seen = np.cumsum(m, axis=0)
+    origin_ok = seen >= 2 * horizon
+    first = max(0, T - 1 - _OOS_ORIGINS)
+    n_obs = seen[-1] if T else np.zeros(S)
+    k = n_obs / np.maximum(n_obs - n_params, 1.0)
+    hs = leads.astype(float)
+    a_h = np.full((leads.size, S), np.nan)
+    n_h = np.zeros((leads.size, S))
+    abs_sum = np.zeros(S)
+    for i, h in enumerate(leads):
+        if first + h >= T:
+            break
+        pred = mu[first + h :] * path[first : T - h]
+        valid = m[first + h :] & origin_ok[first : T - h]
+        err = np.where(valid, y[first + h :] - pred, 0.0)
+        n = valid.sum(axis=0)
+        sq = (err * err).sum(axis=0)
+        ys = np.where(valid, y[first + h :], 0.0).sum(axis=0)
+        p2 = np.where(valid, pred * pred, 0.0).sum(axis=0)
+        with np.errstate(all="ignore"):
+            a_h[i] = np.where(n > 0, (sq * k - ys) / p2, np.nan)
+        n_h[i] = n
+        abs_sum += np.abs(err).sum(axis=0)
+    w = np.where(np.isfinite(a_h), n_h, 0.0)
+    a_h = np.nan_to_num(a_h, nan=0.0, posinf=0.0, neginf=0.0)
+    wsum = np.maximum(w.sum(axis=0), 1e-12)
+    hbar = (w * hs[:, None]).sum(axis=0) / wsum
+    abar = (w * a_h).sum(axis=0) / wsum
+    cov = (w * (hs[:, None] - hbar) * (a_h - abar)).sum(axis=0)
+    var = (w * (hs[:, None] - hbar) ** 2).sum(axis=0)
+    slope = np.clip(np.where(var > 0, cov / np.maximum(var, 1e-12), 0.0), 0.0, None)
+    alpha0 = abar - slope * hbar
+    total = n_h.sum(axis=0)
+    with np.errstate(all="ignore"):
+        loss = np.where(total > 0, abs_sum / scale / total, np.nan)
+    return alpha0, slope, loss, n_h[-1]
+
+
+def _pit_share(
+    y: np.ndarray, m: np.ndarray, mu: np.ndarray, path: np.ndarray, leads: np.ndarray,
+    a_h: np.ndarray, grid: np.ndarray, stride: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Share of rolling-origin forecasts whose (mid-distribution) PIT is below each grid level.
+
+    Every ``stride``-th origin; returns ``(len(grid), S)`` shares and cells per series.
+    """
+    T, S = y.shape
+    horizon = int(leads.max())
+    origin_ok = np.cumsum(m, axis=0) >= 2 * horizon
+    first = max(0, T - 1 - _OOS_ORIGINS)
+    below = np.zeros((grid.size, S))
+    count = np.zeros(S)
+    for i, h in enumerate(leads):
+        if first + h >= T:
+            break
+        pred = mu[first + h :: stride] * path[first : T - h : stride]
+        valid = m[first + h :: stride] & origin_ok[first : T - h : stride]
+        yy = np.where(valid, y[first + h :: stride], 0.0)
+        hi, lo = _nb_cdf_pair(yy, pred, a_h[i])
+        width = np.maximum(hi - lo, 1e-12)
+        for j, u in enumerate(grid):
+            below[j] += np.where(valid, np.clip((u - lo) / width, 0.0, 1.0), 0.0).sum(axis=0)
+        count += valid.sum(axis=0)
+    return below / np.maximum(count, 1.0), count
+
+
+def _nb_cdf_pair(
+    y: np.ndarray, mean: np.ndarray, alpha: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``P(Y <= y)`` and ``P(Y <= y - 1)`` for NB(mean, 1/alpha) (Poisson where alpha ~ 0).
+
+    ``y`` and ``mean`` are ``(time, series)``, ``alpha`` per series.
+    """
+    r = np.where(alpha < 1e-6, np.inf, 1.0 / np.maximum(alpha, 1e-6))
+    r = np.broadcast_to(r[None, :], mean.shape)
+    hi = _nb_cdf(y, mean, r)
+    lo = np.clip(hi - _nb_pmf(y, mean, r), 0.0, 1.0)
+    return hi, np.where(y > 0, lo, 0.0)
 
 
 def _safe_solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
