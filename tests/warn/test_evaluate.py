@@ -107,4 +107,4 @@ def test_benchmark_main_smoke(capsys):
     printed = capsys.readouterr().out
     assert printed.strip().splitlines()[-1].startswith("RESULT pod=")
     assert "c2_pod=" in printed
-    assert list(out["demo"].index) == ["ears_c2", "nb_cusum", "exceedance"]
+    assert list(out["demo"].index) == ["ears_c2", "nb_cusum", "exceedance", "nb_cusum_level"]

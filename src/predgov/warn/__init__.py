@@ -6,9 +6,14 @@ Detectors score every (time, series) cell of a cube using only data available at
 ``"farrington"``, ``"nb_cusum"``, ``"exceedance"``, ``"trend"`` and ``"default"``.
 
 The default for daily cubes is the negative-binomial CUSUM (``nb_cusum``, shift ``delta`` = 2
-SD): on the demo city with injected outbreaks it detected the most outbreaks at one false alarm
-per series-year and beat EARS C2 (``benchmarks/warn_quality.py``). Weekly and monthly cubes
-default to Farrington-flexible, whose seasonal model needs no weekday cycle.
+SD) against the calendar-aware expected counts of :mod:`predgov.warn.expected` (NB GLM with
+weekday, yearly, holiday / make-up workday / season / Spring Festival terms and exogenous
+regressors such as temperature, refitted weekly on the past only, pooled by category, past
+outbreaks down-weighted). Pass the calendar with ``detect(..., city="qingdao")`` and observed
+weather with ``regressors=``. On the demo city with injected outbreaks (3 SD a day, calibrated to
+one false alarm per series-year) it detected 69 % of outbreaks within 3 days against 26 % for
+EARS C2 and 46 % for the CUSUM on a rolling level (``baseline="level"``;
+``benchmarks/warn_quality.py``). Weekly and monthly cubes default to Farrington-flexible.
 
 Detection quality is measured with :mod:`predgov.warn.evaluate` (outbreak injection,
 calibration on outbreak-free series, POD / false alarms per series-year / delay / PPV).
@@ -29,6 +34,7 @@ from predgov.warn.evaluate import (
     sweep,
 )
 from predgov.warn.exceedance import exceedance, one_step_forecast
+from predgov.warn.expected import expected_counts
 from predgov.warn.farrington import farrington
 from predgov.warn.trend import trend
 
@@ -48,6 +54,7 @@ __all__ = [
     "ears",
     "evaluate",
     "exceedance",
+    "expected_counts",
     "farrington",
     "inject_outbreaks",
     "nb_baseline",

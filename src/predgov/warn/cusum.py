@@ -13,10 +13,12 @@ with a fixed shift). Unobserved periods (NaN) leave ``S`` unchanged and never al
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from predgov.warn._common import POISSON_SIZE
-from predgov.warn.exceedance import _size_from_errors, one_step_forecast
+from predgov.warn.exceedance import _size_from_errors, baseline_forecast
 
 
 def nb_llr(
@@ -89,6 +91,13 @@ def nb_cusum(
     level_window: int | None = None,
     expected: np.ndarray | None = None,
     size: np.ndarray | None = None,
+    baseline: str = "level",
+    city: str | None = None,
+    regressors: Any = None,
+    groups: np.ndarray | None = None,
+    model: dict[str, Any] | None = None,
+    start: object = None,
+    end: object = None,
 ) -> dict[str, np.ndarray]:
     """Negative-binomial CUSUM with reset after alarm.
 
@@ -104,6 +113,18 @@ def nb_cusum(
         Passed to :func:`~predgov.warn.exceedance.one_step_forecast`.
     expected, size
         A forecaster's one-step means and NB sizes instead of the internal forecast.
+    baseline
+        Where ``mu0`` and the size come from when ``expected`` is not given: ``"level"``
+        (:func:`~predgov.warn.exceedance.one_step_forecast`: recent level x weekday profile)
+        or ``"calendar"`` (:func:`~predgov.warn.expected.expected_counts`: NB GLM with weekday,
+        yearly, calendar and exogenous terms refitted weekly on the past, pooled over
+        ``groups``, down-weighting past outbreaks).
+    city, regressors, groups, model
+        For ``baseline="calendar"``: the city whose calendar to use, a Dataset of calendar and
+        exogenous regressors (e.g. ``temperature``), one group id per series (series sharing a
+        calendar shape), and further :func:`~predgov.warn.expected.expected_counts` options.
+    start, end
+        Periods to score (the calendar baseline is only fitted for those and a warm-up).
 
     Returns
     -------
@@ -124,7 +145,10 @@ def nb_cusum(
     x = np.asarray(values, dtype=np.float64)
     h = float(h if threshold is None else threshold)
     if expected is None:
-        mu0, r = one_step_forecast(x, time, freq, level_window=level_window, guard=guard)
+        mu0, r = baseline_forecast(
+            x, time, freq, baseline, level_window=level_window, guard=guard, city=city,
+            regressors=regressors, groups=groups, model=model, start=start, end=end,
+        )  # fmt: skip
     else:
         mu0 = np.broadcast_to(np.asarray(expected, dtype=np.float64), x.shape)
         r = _size_from_errors(x, mu0, freq) if size is None else size

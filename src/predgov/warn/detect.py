@@ -47,6 +47,7 @@ class Detector:
     defaults: dict[str, Any] = field(default_factory=dict)
     path_dependent: bool = False
     uses_range: bool = False  # the function takes start/end itself (expensive detectors)
+    uses_model: bool = False  # takes city / regressors / groups (calendar expected counts)
 
 
 DETECTORS: dict[str, Detector] = {
@@ -68,13 +69,20 @@ DETECTORS: dict[str, Detector] = {
     "nb_cusum": Detector(
         "nb_cusum",
         nb_cusum,
-        "negative-binomial CUSUM against a rolling level x weekday baseline, reset on alarm",
+        "negative-binomial CUSUM against an expected count (rolling level x weekday, or a "
+        "calendar-aware NB GLM refitted weekly), reset on alarm",
+        defaults={"baseline": "calendar"},
         path_dependent=True,
+        uses_range=True,
+        uses_model=True,
     ),
     "exceedance": Detector(
         "exceedance",
         exceedance,
         "count above an upper quantile of a one-step negative-binomial forecast",
+        defaults={"baseline": "calendar"},
+        uses_range=True,
+        uses_model=True,
     ),
     "trend": Detector(
         "trend", trend, "rolling log-linear slope score test (NB variance) for slow rises"
@@ -84,7 +92,7 @@ DETECTORS: dict[str, Detector] = {
 #: The recommended detector per frequency, with its tuned parameters (chosen by measurement:
 #: ``benchmarks/warn_quality.py``; see the module docstring of :mod:`predgov.warn`).
 DEFAULT: dict[str, tuple[str, dict[str, Any]]] = {
-    "D": ("nb_cusum", {}),
+    "D": ("nb_cusum", {"baseline": "calendar", "delta": 2.0}),
     "W-MON": ("farrington", {}),
     "MS": ("farrington", {}),
 }
@@ -99,6 +107,8 @@ def resolve_method(method: str, freq: str) -> tuple[str, dict[str, Any]]:
     --------
     >>> resolve_method("default", "MS")
     ('farrington', {})
+    >>> resolve_method("default", "D")
+    ('nb_cusum', {'baseline': 'calendar', 'delta': 2.0})
     """
     key = str(method).lower()
     if key == "default":
@@ -125,6 +135,9 @@ def run_detector(
     """
     det = DETECTORS[name]
     kwargs = dict(params)
+    if not det.uses_model:
+        for key in MODEL_KEYS:
+            kwargs.pop(key, None)
     if det.uses_range:
         kwargs.update(start=start, end=end)
     out = det.func(values, time, freq, **kwargs)
@@ -143,12 +156,50 @@ def run_detector(
     return res
 
 
+#: Parameters only detectors with an expected-count model take (others ignore them).
+MODEL_KEYS = ("city", "regressors", "groups")
+
+
+def series_groups(stacked, pool: str | None) -> np.ndarray | None:
+    """Group id per stacked series: its position along the ``pool`` dim (series of one category
+    share a calendar shape); None when the counts have no such dim.
+
+    Examples
+    --------
+    >>> da = xr.DataArray(np.zeros((3, 2, 2)), dims=("time", "district", "category"))
+    >>> series_groups(stack(da), "category").tolist()
+    [0, 1, 0, 1]
+    """
+    if pool is None or pool not in stacked.series_dims:
+        return None
+    shape = stacked.series_shape
+    axis = stacked.series_dims.index(pool)
+    ids = np.indices(shape)[axis]
+    return ids.reshape(-1)
+
+
+def model_params(stacked, city: str | None, regressors: Any, pool: str | None) -> dict[str, Any]:
+    """``city``, ``regressors`` and ``groups`` keywords for the calendar expected-count model."""
+    out: dict[str, Any] = {}
+    if city is not None:
+        out["city"] = city
+    if regressors is not None:
+        out["regressors"] = regressors
+    groups = series_groups(stacked, pool)
+    if groups is not None:
+        out["groups"] = groups
+    return out
+
+
 def detect(
     counts: xr.Dataset | xr.DataArray,
     method: str = "default",
     *,
     start: object = None,
     end: object = None,
+    city: str | None = None,
+    regressors: Any = None,
+    pool: str | None = "category",
     **params: Any,
 ) -> xr.Dataset:
     """Score every (time, series) cell of a cube with one detector, without look-ahead.
@@ -164,7 +215,17 @@ def detect(
         "default" (the recommended detector for the cube's frequency, :data:`DEFAULT`).
     start, end
         Only score periods in ``start..end`` (inclusive); earlier data still serve as history.
-        Saves time with "farrington".
+        Saves time with "farrington" and the calendar baseline.
+    city, regressors, pool
+        For detectors with an expected-count model ("nb_cusum", "exceedance"; the daily
+        default uses the calendar-aware model, :mod:`predgov.warn.expected`): the city whose
+        calendar (holidays, make-up workdays, heating / tourist seasons) to build from
+        ``conf/city/<city>.yaml``; an ``xr.Dataset`` over ``time`` of calendar variables
+        (as :func:`predgov.data.calendar.calendar` returns) and/or exogenous regressors such
+        as ``temperature`` (observed values of the scored day); and the dim whose series share
+        a calendar shape (pooled fit; default "category"). Neither ``city`` nor
+        ``regressors``: trend, weekday and yearly Fourier terms only. Ignored by the other
+        detectors.
     **params
         Detector parameters (see each detector's function), e.g. ``threshold=``, ``alpha=``.
         ``expected`` / ``size`` / ``upper`` for "exceedance" and "nb_cusum" may be DataArrays
@@ -193,6 +254,7 @@ def detect(
     stacked = stack(da)
     time = np.asarray(da["time"].values)
     call = {k: _as_array(v, stacked) for k, v in merged.items()}
+    call.update(model_params(stacked, city, regressors, pool))
     res = run_detector(name, stacked.values, time, freq, call, start, end)
     labels = np.asarray(stacked.series_labels())
     quiet = labels[res["quiet"]].tolist() if len(labels) == len(res["quiet"]) else []
@@ -206,6 +268,10 @@ def detect(
     ds["alarm"].attrs["long_name"] = "score above threshold"
     ds["expected"].attrs.update(long_name="expected count (detector baseline)", units="requests")
     ds["upper"].attrs.update(long_name="count above which the period alarms", units="requests")
+    if city is not None:
+        merged["city"] = city
+    if regressors is not None:
+        merged["regressors"] = regressors
     ds.attrs.update(
         detector=name,
         method=str(method),
@@ -234,6 +300,8 @@ def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
     for k, v in params.items():
         if isinstance(v, (xr.DataArray, np.ndarray)):
             out[k] = f"<{type(v).__name__} {getattr(v, 'shape', '')}>"
+        elif isinstance(v, xr.Dataset):
+            out[k] = f"<Dataset {sorted(map(str, v.data_vars))}>"
         elif isinstance(v, (np.integer, np.floating)):
             out[k] = v.item()
         elif isinstance(v, tuple):

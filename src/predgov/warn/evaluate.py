@@ -53,7 +53,7 @@ from predgov.warn._common import (
     stack,
 )
 from predgov.warn.cusum import cusum_path
-from predgov.warn.detect import DETECTORS, resolve_method, run_detector
+from predgov.warn.detect import DETECTORS, model_params, resolve_method, run_detector
 
 #: Hotline weekday profile (Mon..Sun) used by :func:`nb_baseline` (illustrative).
 WEEKDAY_PROFILE = np.array([1.15, 1.05, 1.0, 1.0, 0.95, 0.9, 0.95])
@@ -435,15 +435,20 @@ def run(
     *,
     start: object = None,
     end: object = None,
+    city: str | None = None,
+    regressors: Any = None,
+    pool: str | None = "category",
     **params: Any,
 ) -> Scored:
-    """Run a detector for evaluation (keeps what a threshold sweep needs)."""
+    """Run a detector for evaluation (keeps what a threshold sweep needs); ``city``,
+    ``regressors`` and ``pool`` as for :func:`~predgov.warn.detect`."""
     da = as_counts(counts)
     freq = infer_freq(da if "freq" in da.attrs else counts)
     name, merged = resolve_method(method, freq)
     merged.update(params)
     stacked = stack(da)
     time = np.asarray(da["time"].values)
+    merged.update(model_params(stacked, city, regressors, pool))
     raw = run_detector(name, stacked.values, time, freq, merged, start, end)
     i0, i1 = resolve_range(time, start, end)
     base = np.asarray(raw["threshold"])
@@ -513,6 +518,9 @@ def evaluate(
     end: object = None,
     params: dict[str, dict[str, Any]] | None = None,
     thresholds: dict[str, float] | None = None,
+    city: str | None = None,
+    train_regressors: Any = None,
+    test_regressors: Any = None,
 ) -> pd.DataFrame:
     """Calibrate each detector on outbreak-free ``train`` and measure it on ``test``.
 
@@ -533,6 +541,9 @@ def evaluate(
         Extra parameters per method name.
     thresholds
         Fixed thresholds per method name (no calibration for those; ``train`` may be None).
+    city, train_regressors, test_regressors
+        Calendar and regressors (e.g. each city's ``temperature``) for detectors with an
+        expected-count model, see :func:`~predgov.warn.detect`.
 
     Returns
     -------
@@ -543,7 +554,9 @@ def evaluate(
     rows = []
     for method in methods:
         extra = (params or {}).get(method, {})
-        scored_test = run(test, method, start=start, end=end, **extra)
+        scored_test = run(
+            test, method, start=start, end=end, city=city, regressors=test_regressors, **extra
+        )
         if thresholds is not None and method in thresholds:
             h = float(thresholds[method])
             fa_train = math.nan
@@ -551,7 +564,10 @@ def evaluate(
             h = scored_test.default_threshold
             fa_train = math.nan
         else:
-            scored_train = run(train, method, start=start, end=end, **extra)
+            scored_train = run(
+                train, method, start=start, end=end, city=city, regressors=train_regressors,
+                **extra,
+            )  # fmt: skip
             h = calibrate(scored_train, fa_budget)
             fa_train = scored_train.false_alarm_rate(h)
         m = score_alarms(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 import pandas as pd
@@ -28,8 +27,15 @@ def run_warn_stage(
     out_dir.mkdir(parents=True, exist_ok=True)
     out: dict[str, Path] = {}
     params = dict(cfg.params)
-    if regressors is not None and "regressors" in inspect.signature(detect).parameters:
-        params.setdefault("regressors", regressors.sel(time=cube["time"]))
+    # The calendar of the place plus observed weather (known once the day is over) let the
+    # expected counts anticipate holidays, seasons and cold spells instead of alarming on them.
+    extra = [v for v in ("temperature",) if v in cube.data_vars and cube[v].dims == ("time",)]
+    if regressors is not None:
+        regressors = xr.merge([regressors.sel(time=cube["time"]), cube[extra]])
+    elif extra:
+        regressors = cube[extra]
+    if regressors is not None:
+        params.setdefault("regressors", regressors)
     alarms = detect(cube, method=cfg.method, **params)
     out["alarms"] = out_dir / "alarms.nc"
     write_cube(alarms, out["alarms"])

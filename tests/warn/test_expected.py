@@ -1,0 +1,90 @@
+"""Calendar-aware expected counts: known answers, no look-ahead, determinism, pooling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from predgov.data.demo import demo_city
+from predgov.warn import detect
+from predgov.warn.cusum import nb_cusum
+from predgov.warn.expected import design, expected_counts
+
+T = pd.date_range("2022-01-01", "2023-06-30", freq="D")
+
+
+def test_constant_series_known_answer():
+    y = np.full((len(T), 2), 6.0)
+    out = expected_counts(y, T.values, "D", reweight=None)
+    np.testing.assert_allclose(out["expected"][60:], 6.0, rtol=0.02)
+    assert np.isnan(out["expected"][:56]).all()  # min_history
+
+
+def test_recovers_weekday_and_holiday_effects():
+    # Deterministic counts: 20 on working days, 8 on weekends, 4 on (weekday) public holidays.
+    dates = ["2022-03-15", "2022-06-15", "2022-09-15", "2022-12-15", "2023-03-15", "2023-06-15"]
+    cal = xr.Dataset(
+        {
+            "holiday": ("time", T.isin(pd.to_datetime(dates))),
+            "working_day": ("time", T.day_of_week < 5),
+        },
+        coords={"time": T},
+    )
+    cal["working_day"] = cal["working_day"] & ~cal["holiday"]
+    y = np.where(cal["working_day"].values, 20.0, 8.0)
+    y = np.where(cal["holiday"].values, 4.0, y)[:, None]
+    out = expected_counts(y, T.values, "D", regressors=cal, reweight=None, level_window=0)
+    day = int(np.flatnonzero(T == "2023-06-15")[0])
+    assert out["expected"][day, 0] == pytest.approx(4.0, rel=0.15)  # seen 5 times before
+    mon = int(np.flatnonzero(T == "2023-05-08")[0])
+    sat = int(np.flatnonzero(T == "2023-05-06")[0])
+    assert out["expected"][mon, 0] == pytest.approx(20.0, rel=0.03)
+    assert out["expected"][sat, 0] == pytest.approx(8.0, rel=0.05)
+
+
+def test_no_look_ahead_and_determinism():
+    rng = np.random.default_rng(3)
+    y = rng.negative_binomial(10, 10 / 18, (len(T), 3)).astype(float)
+    cut = 400
+    poisoned = y.copy()
+    poisoned[cut:] = 5000.0
+    reg = xr.Dataset({"temperature": ("time", rng.normal(10, 5, len(T)))}, coords={"time": T})
+    a = expected_counts(y, T.values, "D", city="qingdao", regressors=reg, groups=[0, 0, 1])
+    b = expected_counts(poisoned, T.values, "D", city="qingdao", regressors=reg, groups=[0, 0, 1])
+    for key in ("expected", "size"):
+        np.testing.assert_array_equal(a[key][: cut + 1], b[key][: cut + 1])
+    c = expected_counts(y, T.values, "D", city="qingdao", regressors=reg, groups=[0, 0, 1])
+    np.testing.assert_array_equal(a["expected"], c["expected"])
+    # through the CUSUM as well
+    ca = nb_cusum(y, T.values, "D", baseline="calendar", city="qingdao")
+    cb = nb_cusum(poisoned, T.values, "D", baseline="calendar", city="qingdao")
+    np.testing.assert_array_equal(ca["score"][:cut], cb["score"][:cut])
+
+
+def test_design_with_the_qingdao_calendar():
+    X, names, scale = design(T.values, "D", city="qingdao")
+    assert X.shape == (len(T), len(names))
+    for col in ("holiday", "makeup_workday", "non_working", "heating_season", "tourist_season"):
+        assert col in names
+    assert any(n.startswith("spring_festival") for n in names)
+    assert "block_春节" in names
+    assert "heating_season_onset0_6" in names
+    assert np.isinf(scale[0]) and np.isfinite(scale[1:]).all()
+
+
+def test_detect_default_uses_the_calendar_and_pools_by_category():
+    city = demo_city(
+        seed=0, start="2022-01-01", end="2023-03-31", districts=["市南", "平度"],
+        categories=["parking", "consumer_dispute"],
+    )  # fmt: skip
+    out = detect(city, city="qingdao", regressors=city[["temperature"]], start="2023-01-01")
+    assert out.attrs["detector"] == "nb_cusum"
+    assert '"baseline": "calendar"' in out.attrs["params"]
+    assert "temperature" in out.attrs["params"]
+    exp = out["expected"].sel(time=slice("2023-01-01", None))
+    truth = city["expected"].sel(time=slice("2023-01-01", None))
+    ratio = float((exp.sum() / truth.sum()).item())
+    assert 0.85 < ratio < 1.15
+    assert not bool(out["alarm"].sel(time=slice(None, "2022-12-31")).any())
