@@ -29,6 +29,54 @@ def check_freq(freq: str) -> str:
     return freq
 
 
+def counts_of(obj: xr.Dataset | xr.DataArray) -> xr.DataArray:
+    """The ``counts`` DataArray of a cube: a Dataset's ``counts`` variable, or the DataArray itself.
+
+    Nothing is copied or checked beyond that: dims, frequency and values are the caller's to
+    validate.
+
+    Parameters
+    ----------
+    obj
+        A cube ``xr.Dataset`` with a ``counts`` data variable, or a counts ``xr.DataArray``.
+
+    Returns
+    -------
+    xr.DataArray
+        ``obj["counts"]`` for a Dataset, ``obj`` itself for a DataArray.
+
+    Raises
+    ------
+    ValueError
+        If ``obj`` is a Dataset without a ``counts`` data variable (the message lists the
+        variables it has).
+    TypeError
+        If ``obj`` is neither an ``xr.Dataset`` nor an ``xr.DataArray``.
+
+    Examples
+    --------
+    >>> ds = xr.Dataset({"counts": ("time", [3, 0, 5])})
+    >>> counts_of(ds).values.tolist()
+    [3, 0, 5]
+    >>> da = ds["counts"]
+    >>> counts_of(da) is da
+    True
+    >>> counts_of(ds.rename({"counts": "n"}))
+    Traceback (most recent call last):
+    ...
+    ValueError: cube Dataset has no 'counts' variable; has ['n']
+    """
+    if isinstance(obj, xr.Dataset):
+        if "counts" not in obj.data_vars:
+            raise ValueError(
+                f"cube Dataset has no 'counts' variable; has {sorted(map(str, obj.data_vars))}"
+            )
+        return obj["counts"]
+    if isinstance(obj, xr.DataArray):
+        return obj
+    raise TypeError(f"expected a cube Dataset or its counts DataArray, got {type(obj).__name__}")
+
+
 def period_start(times: np.ndarray | pd.Series | pd.DatetimeIndex, freq: str) -> np.ndarray:
     """Label of the period each (naive, local) time falls in, as ``datetime64[ns]``.
 

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from predgov.data.cube import counts_of
 from predgov.forecast.metrics import (
     INTERVAL_LEVELS,
     M5_QUANTILES,
@@ -79,18 +80,6 @@ def clone(forecaster: Any) -> Any:
         except TypeError:
             return type(forecaster)(**get_params())
     return copy.deepcopy(forecaster)
-
-
-def _as_counts(counts: xr.Dataset | xr.DataArray) -> xr.DataArray:
-    if isinstance(counts, xr.Dataset):
-        if "counts" not in counts.data_vars:
-            raise ValueError("cube Dataset has no 'counts' variable")
-        counts = counts["counts"]
-    if not isinstance(counts, xr.DataArray):
-        raise TypeError(f"counts must be a cube Dataset or DataArray, got {type(counts)}")
-    if "time" not in counts.dims:
-        raise ValueError(f"counts has no 'time' dim: {counts.dims}")
-    return counts
 
 
 def rolling_origins(
@@ -269,7 +258,9 @@ def backtest(
     >>> float(res.scores.loc[("lead", 2), "mase"])    # error 2 at lead 2, naive scale 1
     2.0
     """
-    da = _as_counts(counts)
+    da = counts_of(counts)
+    if "time" not in da.dims:
+        raise ValueError(f"counts has no 'time' dim: {da.dims}")
     horizon = _positive_int(horizon, "horizon")
     index = pd.DatetimeIndex(da["time"].values)
     freq = da["time"].attrs.get("freq") or da.attrs.get("freq") or "unknown"

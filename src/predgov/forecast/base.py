@@ -31,6 +31,8 @@ import pandas as pd
 import xarray as xr
 from scipy import special
 
+from predgov.data.cube import counts_of
+
 #: Quantile levels of every forecast unless ``quantiles=`` says otherwise: the M5 levels plus
 #: 0.1 and 0.9 (the 80 % interval).
 DEFAULT_QUANTILES: tuple[float, ...] = (
@@ -474,7 +476,8 @@ def unstack_series(
 
 
 def as_counts(counts: xr.DataArray | xr.Dataset) -> tuple[xr.DataArray, str]:
-    """Validate a counts DataArray (or a Dataset with ``counts``) and return it with its freq.
+    """Validate a counts DataArray (or a Dataset with ``counts``, see
+    :func:`predgov.data.cube.counts_of`) and return it with its freq.
 
     Raises ValueError for a missing ``time`` dim, an irregular or unknown frequency, negative
     or infinite values.
@@ -486,16 +489,8 @@ def as_counts(counts: xr.DataArray | xr.Dataset) -> tuple[xr.DataArray, str]:
     >>> freq
     'D'
     """
-    if isinstance(counts, xr.Dataset):
-        if "counts" not in counts:
-            raise ValueError(f"the Dataset has no 'counts' variable (has {list(counts.data_vars)})")
-        attrs_freq = counts.attrs.get("freq")
-        da = counts["counts"]
-    elif isinstance(counts, xr.DataArray):
-        attrs_freq = None
-        da = counts
-    else:
-        raise TypeError(f"counts must be an xarray DataArray or Dataset, got {type(counts)}")
+    da = counts_of(counts)
+    attrs_freq = counts.attrs.get("freq") if isinstance(counts, xr.Dataset) else None
     if "time" not in da.dims:
         raise ValueError(f"counts need a 'time' dimension, got dims {da.dims}")
     if "quantile" in da.dims:

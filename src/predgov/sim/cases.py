@@ -13,9 +13,14 @@ Status of a case
 ticket waits; the visit then finds it gone and closes the ticket as resolved).
 ``uid`` is a hash of the case's stable identity (household or source and onset day), so its
 keyed draws (``streams.keyed_uniform``) do not depend on which other cases exist.
+
+Storage: one structured array (aligned fields), the columns being views of its fields; ``add``
+and ``compact`` copy whole rows as raw bytes (a few calls a day instead of one per column).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -41,8 +46,22 @@ FIELDS: dict[str, type] = {
 }
 
 
+#: Columns a new case gets unless given (``new_cases`` and ``Cases.add``).
+DEFAULTS: dict[str, int | bool] = {
+    "src": -1, "active": True, "status": LATENT, "enqueued": -1, "due": -1, "last_contact": -1,
+    "n_calls": 0,
+}  # fmt: skip
+# Row layout of the table: aligned fields (fast column views); rows are copied as raw bytes.
+_DTYPE = np.dtype([(name, dtype) for name, dtype in FIELDS.items()], align=True)
+_RAW = np.dtype((np.void, _DTYPE.itemsize))
+
+
 class Cases:
     """Table of open cases.
+
+    The rows live in one structured array; each column (``uid``, ``status``, ...) is an
+    attribute holding a view of its field, so in-place updates (``c.status[i] = ...``) write
+    the table. ``add`` and ``compact`` rebuild the table (one copy) and refresh the views.
 
     Examples
     --------
@@ -55,27 +74,44 @@ class Cases:
     """
 
     def __init__(self) -> None:
-        for name, dtype in FIELDS.items():
-            setattr(self, name, np.zeros(0, dtype=dtype))
+        self._set(np.zeros(0, dtype=_DTYPE))
+
+    def _set(self, data: np.ndarray) -> None:
+        self._data = data
+        for name in FIELDS:
+            setattr(self, name, data[name])
 
     def __len__(self) -> int:
-        return len(self.uid)
+        return len(self._data)
 
-    def add(self, *new: dict[str, np.ndarray]) -> None:
-        """Append new cases (dicts from :func:`new_cases`, in order)."""
+    def add(self, *new: dict[str, Any]) -> None:
+        """Append new cases, in order: dicts from :func:`new_cases`, or of columns (arrays or
+        scalars, broadcast) with at least ``uid``; missing columns take ``DEFAULTS``."""
         parts = [x for x in new if len(x["uid"])]
         if not parts:
             return
-        for name in FIELDS:
-            setattr(self, name, np.concatenate([getattr(self, name)] + [x[name] for x in parts]))
+        n = len(self._data)
+        sizes = [len(x["uid"]) for x in parts]
+        data = np.empty(n + sum(sizes), dtype=_DTYPE)
+        data.view(_RAW)[:n] = self._data.view(_RAW)
+        block = data[n:]
+        for name, value in DEFAULTS.items():
+            if not all(name in x for x in parts):
+                block[name] = value
+        a = 0
+        for x, k in zip(parts, sizes, strict=True):
+            rows = block[a : a + k]
+            for name, value in x.items():
+                rows[name] = value
+            a += k
+        self._set(data)
 
     def compact(self) -> None:
         """Drop closed cases."""
         keep = self.status != CLOSED
         if keep.all():
             return
-        for name in FIELDS:
-            setattr(self, name, getattr(self, name)[keep])
+        self._set(self._data.view(_RAW)[keep].view(_DTYPE))
 
 
 def new_cases(
@@ -89,8 +125,13 @@ def new_cases(
     patience: np.ndarray,
     propensity: np.ndarray,
     src: np.ndarray | int = -1,
-) -> dict[str, np.ndarray]:
+    broadcast: bool = True,
+) -> dict[str, Any]:
     """Columns of ``len(uid)`` new latent cases, broadcasting scalars.
+
+    With ``broadcast=False`` only the given columns are returned, as given (scalars stay
+    scalars): ``Cases.add`` broadcasts them and fills the rest from ``DEFAULTS`` (the same
+    rows, without building arrays first).
 
     Examples
     --------
@@ -99,6 +140,10 @@ def new_cases(
     >>> new["status"].tolist(), new["n_calls"].tolist()
     ([0, 0], [0, 0])
     """
+    if not broadcast:
+        return {"uid": uid, "process": process, "category": category, "district": district,
+                "hh": hh, "src": src, "onset": onset, "patience": patience,
+                "propensity": propensity}  # fmt: skip
     n = len(uid)
     cols = {
         "uid": uid, "process": process, "category": category, "district": district, "hh": hh,

@@ -125,39 +125,54 @@ def handle_all(
     c = m.cases
     day = int(m.day_numbers[t])
     resolved = satisfied = np.zeros(0, np.int64)
-    dept_of = m.department_index[c.category]
+    status = c.status
     if departments is None:
-        mine = np.ones(len(c), bool)
+        dept_of = None
+        done = ((status == SERVICE) & (c.due <= day)).nonzero()[0]
     else:
+        dept_of = m.department_index[c.category]
         mine = np.isin(dept_of, [m.departments.index(d) for d in departments])
-    done = np.flatnonzero(mine & (c.status == SERVICE) & (c.due <= day))
+        done = (mine & (status == SERVICE) & (c.due <= day)).nonzero()[0]
     if len(done):
-        proc = c.process[done].astype(np.int64)
-        u = streams.keyed_uniform(m.seed, proc, day, c.uid[done], streams.RESOLVE)
-        fixed = ~c.active[done] | (u < m.p_fix[c.category[done]])
+        proc = c.process[done]
+        uid = c.uid[done]
+        u = streams.keyed_uniform(m.seed, proc, day, uid, streams.RESOLVE)
+        v = streams.keyed_uniform(m.seed, proc, day, uid, streams.SATISFY)
+        cat = c.category[done]
+        fixed = ~c.active[done] | (u < m.p_fix[cat])
         wait = (day - c.enqueued[done]).astype(np.float64)
         hp = m.params.handling
         p_sat = np.where(fixed, hp.sat_fixed, hp.sat_failed) * np.exp(
             -hp.wait_penalty * np.maximum(0.0, wait - c.patience[done]))
-        v = streams.keyed_uniform(m.seed, proc, day, c.uid[done], streams.SATISFY)
         sat = v < p_sat
         resolved, satisfied = done[fixed], done[sat]
         failed = done[~fixed]
-        c.status[failed] = OPEN
+        status[failed] = OPEN
         c.last_contact[failed] = day
-        c.status[resolved] = CLOSED
+        status[resolved] = CLOSED
         m.experience_update(done, sat)
-        for proc_obj in m.processes:
-            sel = resolved[c.process[resolved] == proc_obj.process]
-            if len(sel):
-                proc_obj.on_resolved(sel)
-    queued = np.flatnonzero(mine & (c.status == QUEUED))
+        if len(resolved):
+            proc_res = proc[fixed]
+            for proc_obj in m.resolvers:
+                sel = resolved[proc_res == proc_obj.process]
+                if len(sel):
+                    proc_obj.on_resolved(sel)
+    if dept_of is None:
+        queued = (status == QUEUED).nonzero()[0]
+    else:
+        queued = (mine & (status == QUEUED)).nonzero()[0]
     if len(queued):
-        dept = dept_of[queued]
+        dept = m.department_index[c.category[queued]]
+        if len(queued) <= m.department_capacity.min() or (np.bincount(
+                dept, minlength=len(m.department_capacity)) <= m.department_capacity).all():
+            # every department takes all its tickets today: no queue order needed
+            status[queued] = SERVICE
+            c.due[queued] = day + m.delay[c.category[queued]]
+            return done, resolved, satisfied
         order = np.lexsort((c.uid[queued], c.enqueued[queued], dept))
         queued, dept = queued[order], dept[order]
         rank = np.arange(len(queued)) - np.searchsorted(dept, dept, side="left")
         take = queued[rank < m.department_capacity[dept]]
-        c.status[take] = SERVICE
+        status[take] = SERVICE
         c.due[take] = day + m.delay[c.category[take]]
     return done, resolved, satisfied

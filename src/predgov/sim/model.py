@@ -20,7 +20,12 @@ One step = one day, in this order:
 
 Randomness: only keyed streams (``streams``), never ``model.rng``, so a run is a function of
 (seed, world_seed, scale, dates, params, interventions); ``model.rng`` is left for optional
-viewers.
+viewers. The processes' day streams come from ``model.day_streams`` (``streams.DayStreams``:
+the same draws as ``streams.day_rng``, set up once per run), and on its first day the model
+prepares the keyed-uniform tables of all its days (``streams.prepare_days``).
+
+Outputs: ``record[name]`` (time, district, category) are views of one array; a day's seven
+tallies are one ``np.add.at`` on it.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ from predgov.sim.processes.consumer import Consumer, ConsumerParams
 from predgov.sim.processes.heating import Heating, HeatingParams
 from predgov.sim.processes.neighbour import Neighbour, NeighbourParams
 from predgov.sim.processes.noise import Noise, NoiseParams
+from predgov.sim.reporting import report
 
 #: Processes by name, in the order they run each day.
 PROCESSES: dict[str, type[Process]] = {
@@ -170,8 +176,14 @@ class CityModel(mesa.Model):
         self.processes: list[Process] = [
             PROCESSES[n](self, getattr(self.params, n)) for n in PROCESSES if n in names
         ]
+        #: Statuses whose case closes once its problem is gone (no ticket held).
+        self._gone_status = np.zeros(256, bool)
+        self._gone_status[[LATENT, OPEN, GAVE_UP]] = True
         self.process_by_name = {n: p for n, p in zip(
             [n for n in PROCESSES if n in names], self.processes, strict=True)}  # fmt: skip
+        #: The processes' day streams (``streams.day_rng`` draws, set up once per run).
+        self.day_streams = streams.DayStreams(
+            self.seed, [p.process for p in self.processes], self.day_numbers)
         n_proc = max(streams.INTERVENTION, *[p.process for p in self.processes]) + 1
         self._rp = {k: np.zeros(n_proc) for k in ("report", "chase", "recall", "give_up", "end")}
         for p in self.processes:
@@ -181,7 +193,17 @@ class CityModel(mesa.Model):
         self.interventions = [copy.deepcopy(iv) for iv in interventions]
         self.cases = Cases()
         shape = (len(self.dates), len(self.households.district_names), len(self.categories))
-        self.record = {k: np.zeros(shape, dtype=np.int64) for k in OUTPUTS}
+        #: Outputs (output, time, district, category); ``record[name]`` is a view of one output.
+        self._record = np.zeros((len(OUTPUTS), *shape), dtype=np.int64)
+        self.record = {k: self._record[i] for i, k in enumerate(OUTPUTS)}
+        self._tally_offset = np.arange(len(OUTPUTS)) * self._record[0].size
+        # Household processes with a bit in ``households.active``: a lookup by process key.
+        self._has_bit = np.zeros(256, bool)
+        self._has_bit[list(HOUSEHOLD_PROCESSES[:-1])] = True
+        self._bit = (np.uint8(1) << (np.arange(256) % 8).astype(np.uint8)).astype(np.uint8)
+        #: Processes whose successful visits change the world (``on_resolved`` overridden).
+        self.resolvers = [p for p in self.processes
+                          if type(p).on_resolved is not Process.on_resolved]  # fmt: skip
         self.estate_calls = np.zeros((len(self.households.estates), len(self.categories)),
                                      dtype=np.int64)
         self.cost = np.zeros(len(self.dates))
@@ -234,35 +256,52 @@ class CityModel(mesa.Model):
         c = self.cases
         who = c.hh[idx]
         ok = who >= 0
-        if not ok.any():
-            return
-        col = c.process[idx][ok].astype(np.int64) - 1
-        delta = np.where(satisfied[ok], 1, -1)
+        if not ok.all():
+            if not ok.any():
+                return
+            idx, who, satisfied = idx[ok], who[ok], satisfied[ok]
         exp = self.households.experience
-        flat = who[ok] * exp.shape[1] + col
-        uniq, inv = np.unique(flat, return_inverse=True)
-        acc = np.bincount(inv, weights=delta).astype(np.int64)
+        flat = who * exp.shape[1] + c.process[idx] - 1  # (household, domain) cell
+        delta = np.where(satisfied, 1, -1)
+        if len(flat) > 1 and (len(flat) > 16 or len(set(flat.tolist())) < len(flat)):
+            # the sum of the day's moves of each (household, domain)
+            order = np.argsort(flat, kind="stable")
+            flat = flat[order]
+            start = np.concatenate(([True], flat[1:] != flat[:-1])).nonzero()[0]
+            if len(start) < len(flat):
+                flat, delta = flat[start], np.add.reduceat(delta[order], start)
+            else:
+                delta = delta[order]
         view = exp.reshape(-1)
-        view[uniq] = np.clip(view[uniq].astype(np.int64) + acc, -3, 3).astype(np.int8)
+        moved = view[flat] + delta  # int64
+        np.maximum(moved, -3, out=moved)
+        np.minimum(moved, 3, out=moved)
+        view[flat] = moved
 
     def _set_bits(self, hh: np.ndarray, process: np.ndarray, on: bool) -> None:
-        ok = (hh >= 0) & np.isin(process, HOUSEHOLD_PROCESSES[:-1])
+        if len(hh) == 0:
+            return
+        ok = (hh >= 0) & self._has_bit[process]
         if not ok.any():
             return
-        bits = (np.uint8(1) << process[ok].astype(np.uint8)).astype(np.uint8)
+        bits = self._bit[process[ok]]
         if on:
             np.bitwise_or.at(self.households.active, hh[ok], bits)
         else:
             np.bitwise_and.at(self.households.active, hh[ok], ~bits)
 
-    def _tally(self, name: str, t: int, idx: np.ndarray) -> None:
-        if len(idx) == 0:
+    def _tally(self, t: int, sets: Sequence[np.ndarray]) -> None:
+        """Count the cases of each index array in ``sets`` (one per ``OUTPUTS``, in order) by
+        (district, category) into the day's record."""
+        lens = [len(x) for x in sets]
+        if sum(lens) == 0:
             return
         c = self.cases
-        n_c = len(self.categories)
-        flat = c.district[idx].astype(np.int64) * n_c + c.category[idx]
-        self.record[name][t] += np.bincount(flat, minlength=self.record[name][t].size).reshape(
-            self.record[name][t].shape)  # fmt: skip
+        rec = self._record  # (output, time, district, category), C order
+        idx = np.concatenate(sets)
+        flat = c.district[idx].astype(np.int64) * rec.shape[3] + c.category[idx]
+        flat += np.repeat(self._tally_offset + t * rec[0, 0].size, lens)
+        np.add.at(rec.reshape(-1), flat, 1)
 
     def step(self) -> None:
         """Simulate one day."""
@@ -270,44 +309,50 @@ class CityModel(mesa.Model):
         if t >= len(self.dates):
             raise RuntimeError("the run is over (all days simulated)")
         day = int(self.day_numbers[t])
+        if t == 0:  # the keyed streams' tables for all the run's days, in one pass
+            streams.prepare_days(self.seed, self.day_numbers)
         c = self.cases
-        self.cost[t] = sum(iv.step(self, t) for iv in self.interventions)
+        if self.interventions:
+            self.cost[t] = sum(iv.step(self, t) for iv in self.interventions)
 
         n_before = len(c)
-        c.add(*[new for proc in self.processes if (new := proc.occur(t)) is not None])
+        new: list[dict] = []
+        for proc in self.processes:
+            x = proc.occur(t)
+            if x is not None:
+                new.extend([x] if isinstance(x, dict) else x)
+        c.add(*new)
         new_idx = np.arange(n_before, len(c))
         self._set_bits(c.hh[new_idx], c.process[new_idx], True)
-        self._tally("problems", t, new_idx)
 
         for proc in self.processes:
             proc.end(t)
         first, repeat = streams_report(self, day)
-        self._tally("reported", t, np.flatnonzero(first))
-        called = np.flatnonzero(first | repeat)
-        self._tally("calls", t, called)
+        first_idx = first.nonzero()[0]
+        repeat_idx = repeat.nonzero()[0]
+        called = (first | repeat).nonzero()[0]
         who = c.hh[called]
         mine = who >= 0
         if mine.any():
             flat = self.households.estate[who[mine]].astype(np.int64) * len(self.categories)
             flat += c.category[called[mine]]
-            self.estate_calls += np.bincount(flat, minlength=self.estate_calls.size).reshape(
-                self.estate_calls.shape)
-        self._tally("repeat_calls", t, np.flatnonzero(repeat))
+            np.add.at(self.estate_calls.reshape(-1), flat, 1)
 
-        live = np.flatnonzero(c.active)
+        live = c.active.nonzero()[0]
         if len(live):
-            proc_ids = c.process[live].astype(np.int64)
+            proc_ids = c.process[live]
             u = streams.keyed_uniform(self.seed, proc_ids, day, c.uid[live], streams.SELF_END)
             c.active[live[u < self._rp["end"][proc_ids]]] = False
 
         done, resolved, satisfied = handle_all(self, t)
-        self._tally("rated", t, done)
-        self._tally("resolved", t, resolved)
-        self._tally("satisfied", t, satisfied)
+        sets = {"problems": new_idx, "calls": called, "repeat_calls": repeat_idx,
+                "reported": first_idx, "resolved": resolved, "rated": done,
+                "satisfied": satisfied}  # fmt: skip
+        self._tally(t, [sets[k] for k in OUTPUTS])
 
-        gone = ~c.active & np.isin(c.status, (LATENT, OPEN, GAVE_UP))
+        gone = ~c.active & self._gone_status[c.status]
         c.status[gone] = CLOSED
-        closed = np.flatnonzero(c.status == CLOSED)
+        closed = (c.status == CLOSED).nonzero()[0]
         self._set_bits(c.hh[closed], c.process[closed], False)
         c.compact()
         self.t += 1
@@ -321,8 +366,6 @@ class CityModel(mesa.Model):
 
 def streams_report(model: CityModel, day: int) -> tuple[np.ndarray, np.ndarray]:
     """The reporting step with the model's per-process parameters."""
-    from predgov.sim.reporting import report
-
     rp = model._rp
     return report(model.cases, model.seed, day, rp["report"], rp["chase"], rp["recall"],
                   rp["give_up"])  # fmt: skip

@@ -22,6 +22,10 @@ import numpy as np
 from predgov.sim import streams
 from predgov.sim.cases import GAVE_UP, LATENT, OPEN, QUEUED, SERVICE, Cases
 
+#: Statuses holding a ticket (queued or in service), as a lookup by status.
+_WAITING = np.zeros(256, bool)
+_WAITING[[QUEUED, SERVICE]] = True
+
 
 def report(
     cases: Cases,
@@ -68,15 +72,15 @@ def report(
     live = cases.active & (cases.status != GAVE_UP)
     if not live.any():
         return first, repeat
-    idx = np.flatnonzero(live)
-    p = cases.process[idx].astype(np.int64)
+    idx = live.nonzero()[0]
+    p = cases.process[idx]
     status = cases.status[idx]
     u = streams.keyed_uniform(seed, p, day, cases.uid[idx], streams.REPORT)
     waited = (day - cases.last_contact[idx]) >= cases.patience[idx]
 
     is_latent = status == LATENT
     f = is_latent & (u < -np.expm1(-rate[p] * cases.propensity[idx]))
-    waiting = (status == QUEUED) | (status == SERVICE)
+    waiting = _WAITING[status]
     chased = waiting & waited & (u < chase[p])
     is_open = status == OPEN
     recalled = is_open & waited & (u < recall[p])

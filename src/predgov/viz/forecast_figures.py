@@ -28,6 +28,7 @@ from matplotlib.figure import Figure, SubFigure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
+from predgov.viz._grid import hatch_cells, layout_district_category_grid
 from predgov.viz.heatmap import HATCH_COLOR, NOT_OBSERVED_COLOR, SUPPRESSED_COLOR, _parent_order
 from predgov.viz.style import (
     OKABE_ITO,
@@ -477,25 +478,13 @@ def relative_skill_map(
                                    lw=0.6))
             ax.text(j + 0.5, i + 0.5, f"<{min_count}", ha="center", va="center", fontsize=8,
                     color="#404040")
-        for i, j in zip(*np.nonzero(missing), strict=True):
-            ax.add_patch(Rectangle((j, i), 1, 1, facecolor=NOT_OBSERVED_COLOR,
-                                   edgecolor=HATCH_COLOR, hatch="////", lw=0))
+        hatch_cells(ax, missing, NOT_OBSERVED_COLOR, HATCH_COLOR)
         if annotate:
             for i, j in zip(*np.nonzero(finite), strict=True):
                 strong = abs(values[i, j]) > 0.6 * half
                 ax.text(j + 0.5, i + 0.5, f"{2 ** values[i, j]:.2f}", ha="center",
                         va="center", fontsize=7.5, color="white" if strong else "black")
-        for _, start, _ in spans[1:]:
-            ax.axvline(start, color="white", lw=3)
-        ax.set_xticks(np.arange(n_cat) + 0.5, xlabels, rotation=50, ha="right",
-                      rotation_mode="anchor", fontsize=10)
-        ax.set_yticks(np.arange(n_dist) + 0.5, ylabels, fontsize=10.5)
-        ax.tick_params(length=0)
-        ax.set_xlim(0, n_cat)
-        ax.set_ylim(n_dist, 0)
-        ax.grid(False)
-        for spine in ax.spines.values():
-            spine.set_visible(False)
+        layout_district_category_grid(ax, spans, xlabels, ylabels, gap_lw=3)
         ax.set_title(title if title is not None else _text(
             f"{zh}：模型/基准", f"{en}: model / baseline", lang))
         cbar = fig.colorbar(mesh, ax=ax, shrink=0.8, anchor=(0.0, 1.0), pad=0.02)

@@ -8,7 +8,6 @@ a cell not observed (NaN in the cube: white with grey hatching).
 from __future__ import annotations
 
 import datetime as dt
-import textwrap
 from collections.abc import Callable
 from typing import Literal
 
@@ -22,8 +21,10 @@ from matplotlib.colors import Normalize, PowerNorm
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.patches import Patch, Rectangle
 
+from predgov.data.cube import counts_of
 from predgov.data.taxonomy import Taxonomy, load_taxonomy
 from predgov.paths import conf_dir
+from predgov.viz._grid import hatch_cells, layout_district_category_grid, parent_label
 from predgov.viz.style import (
     Lang,
     add_source_line,
@@ -41,15 +42,9 @@ HATCH_COLOR = "#9A9A9A"
 _PERIOD_NAMES = {"D": "day", "W-MON": "week", "MS": "month"}
 
 
-def _as_counts(counts: xr.Dataset | xr.DataArray) -> xr.DataArray:
-    if isinstance(counts, xr.Dataset):
-        if "counts" not in counts.data_vars:
-            raise ValueError(
-                f"Dataset has no 'counts' variable; has {sorted(map(str, counts.data_vars))}"
-            )
-        counts = counts["counts"]
-    if not isinstance(counts, xr.DataArray):
-        raise TypeError(f"expected a cube Dataset or DataArray, got {type(counts).__name__}")
+def _grid_counts(counts: xr.Dataset | xr.DataArray) -> xr.DataArray:
+    """:func:`predgov.data.cube.counts_of`, checked to be district × category (× time)."""
+    counts = counts_of(counts)
     missing = {"district", "category"} - set(counts.dims)
     extra = set(counts.dims) - {"time", "district", "category"}
     if missing or extra:
@@ -116,18 +111,6 @@ def _matching_taxonomy(cat: xr.DataArray) -> Taxonomy | None:
         ):
             matches.append(tax)
     return matches[0] if len(matches) == 1 else None
-
-
-def _parent_label(code: str, taxonomy: Taxonomy | None, lang: str, width: int) -> str:
-    """Label above a parent group; English wraps to the group's width (in characters)."""
-    width = max(width, 6)
-    if taxonomy is None or code not in taxonomy.table.index:
-        return textwrap.fill(code.replace("_", " "), width=width)
-    zh = taxonomy.parent_label(code, "zh")
-    en = textwrap.fill(taxonomy.parent_label(code, "en"), width=width)
-    if lang == "zh":
-        return zh
-    return en if lang == "en" else f"{zh}\n{en}"
 
 
 def _value_format(values: np.ndarray) -> str:
@@ -200,7 +183,7 @@ def district_category_heatmap(
     ['市南 Shinan', '崂山 Laoshan']
     >>> plt.close(fig)
     """
-    da = _as_counts(counts)
+    da = _grid_counts(counts)
     if date is not None and source is None:
         raise ValueError("date is printed on the source line: give source too")
     if scale not in ("sqrt", "linear"):
@@ -257,18 +240,7 @@ def district_category_heatmap(
                 fontsize=8,
                 color="#404040",
             )
-        for i, j in zip(*np.nonzero(not_observed), strict=True):
-            ax.add_patch(
-                Rectangle(
-                    (j, i),
-                    1,
-                    1,
-                    facecolor=NOT_OBSERVED_COLOR,
-                    edgecolor=HATCH_COLOR,
-                    hatch="////",
-                    lw=0,
-                )
-            )
+        hatch_cells(ax, not_observed, NOT_OBSERVED_COLOR, HATCH_COLOR)
         if annotate:
             fmt = _value_format(shown.compressed())
             for i, j in zip(*np.nonzero(~shown.mask), strict=True):
@@ -285,32 +257,16 @@ def district_category_heatmap(
                 )
 
         # Parent groups: thicker white gaps between groups, their names above the columns.
-        for _, start, _ in spans[1:]:
-            ax.axvline(start, color="white", lw=3)
-        top = ax.secondary_xaxis("top")
-        top.set_xticks(
-            [(a + b) / 2 for _, a, b in spans],
-            [_parent_label(code, tax, lang, width=int((b - a) * 7)) for code, a, b in spans],
-            fontsize=9.5,
-        )
-        top.tick_params(length=0, pad=2)
-        top.spines["top"].set_visible(False)
-
-        ax.set_xticks(
-            np.arange(n_cat) + 0.5,
+        layout_district_category_grid(
+            ax,
+            spans,
             xlabels,
-            rotation=50,
-            ha="right",
-            rotation_mode="anchor",
-            fontsize=10,
+            ylabels,
+            # English names wrap to the group's width (7 characters a column, at least 6).
+            group_label=lambda code, n: parent_label(code, tax, lang, width=max(int(n * 7), 6)),
+            group_fontsize=9.5,
+            gap_lw=3,
         )
-        ax.set_yticks(np.arange(n_dist) + 0.5, ylabels, fontsize=10.5)
-        ax.tick_params(length=0)
-        ax.set_xlim(0, n_cat)
-        ax.set_ylim(n_dist, 0)  # first district on top
-        ax.grid(False)
-        for spine in ax.spines.values():
-            spine.set_visible(False)
         if title is not None:
             ax.set_title(title, loc="left")
 

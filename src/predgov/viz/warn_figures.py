@@ -12,7 +12,6 @@ the board also reads in greyscale.
 from __future__ import annotations
 
 import datetime as dt
-import textwrap
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
@@ -22,9 +21,11 @@ import xarray as xr
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, Rectangle
+from matplotlib.patches import Patch
 
+from predgov.data.cube import counts_of
 from predgov.data.taxonomy import Taxonomy, load_taxonomy
+from predgov.viz._grid import hatch_cells, layout_district_category_grid, parent_label
 from predgov.viz.style import (
     OKABE_ITO,
     Lang,
@@ -94,18 +95,6 @@ def _key_label(level: str, lang: str) -> str:
 def _check_lang(lang: str) -> None:
     if lang not in ("zh", "en", "both"):
         raise ValueError(f"lang must be 'zh', 'en' or 'both', got {lang!r}")
-
-
-def _counts_array(counts: xr.Dataset | xr.DataArray) -> xr.DataArray:
-    if isinstance(counts, xr.Dataset):
-        if "counts" not in counts.data_vars:
-            raise ValueError(
-                f"Dataset has no 'counts' variable; has {sorted(map(str, counts.data_vars))}"
-            )
-        counts = counts["counts"]
-    if not isinstance(counts, xr.DataArray):
-        raise TypeError(f"expected a cube Dataset or DataArray, got {type(counts).__name__}")
-    return counts
 
 
 def _check_alarms(alarms: xr.Dataset) -> None:
@@ -253,7 +242,7 @@ def alert_timeline(
     _check_alarms(alarms)
     if date is not None and source is None:
         raise ValueError("date is printed on the source line: give source too")
-    obs_all = _counts_array(counts)
+    obs_all = counts_of(counts)
     d = _select(alarms, district, "district", ("district_label_en",))
     c = _select(alarms, category, "category", ("label_en", "label_zh"))
     window = slice(
@@ -450,15 +439,6 @@ def _parent_groups(cat: xr.DataArray) -> tuple[np.ndarray, list[tuple[str, int, 
     return np.array(order, dtype=int), spans
 
 
-def _group_label(code: str, tax: Taxonomy | None, lang: str, width: int) -> str:
-    width = max(width, 5)
-    if tax is None or code not in tax.table.index:
-        return textwrap.fill(code.replace("_", " "), width=width)
-    zh = tax.parent_label(code, "zh")
-    en = textwrap.fill(tax.parent_label(code, "en"), width=width)
-    return {"zh": zh, "en": en}.get(lang, f"{zh}\n{en}")
-
-
 def alert_board(
     alarms: xr.Dataset,
     counts: xr.Dataset | xr.DataArray,
@@ -522,7 +502,7 @@ def alert_board(
     dims = ("time", "district", "category")
     alarms = alarms.transpose(*dims, ...)
     obs = (
-        _counts_array(counts)
+        counts_of(counts)
         .transpose(*dims)
         .reindex(
             time=alarms["time"].values,
@@ -576,18 +556,7 @@ def alert_board(
         fig, ax = plt.subplots(figsize=(max(width, 6.5), max(height, 4.5)))
         shown = np.ma.masked_array(status, mask=not_observed)
         ax.pcolormesh(shown, cmap=cmap, norm=norm, edgecolors="white", linewidth=1.0)
-        for i, j in zip(*np.nonzero(not_observed), strict=True):
-            ax.add_patch(
-                Rectangle(
-                    (j, i),
-                    1,
-                    1,
-                    facecolor=NOT_OBSERVED_COLOR,
-                    edgecolor=HATCH_COLOR,
-                    hatch="////",
-                    lw=0,
-                )
-            )
+        hatch_cells(ax, not_observed, NOT_OBSERVED_COLOR, HATCH_COLOR)
         for i, j in zip(*np.nonzero(status > 0), strict=True):
             level = names[status[i, j]]
             value = f"<{min_count}" if small[i, j] else f"{today[i, j]:,.0f}"
@@ -602,34 +571,17 @@ def alert_board(
                 color="white" if level == "red" else "black",
             )
 
-        for _, s, _ in spans[1:]:
-            ax.axvline(s, color="white", lw=4)
-        top = ax.secondary_xaxis("top")
-        top.set_xticks(
-            [(a + b) / 2 for _, a, b in spans],
-            [
-                _group_label(code, tax, lang, width=int((b - a) * _BOARD_COL_IN * 72 / 5.2) - 1)
-                for code, a, b in spans
-            ],
-            fontsize=9,
-        )
-        top.tick_params(length=0, pad=2)
-        top.spines["top"].set_visible(False)
-        ax.set_xticks(
-            np.arange(n_cat) + 0.5,
+        layout_district_category_grid(
+            ax,
+            spans,
             xlabels,
-            rotation=50,
-            ha="right",
-            rotation_mode="anchor",
-            fontsize=10,
+            ylabels,
+            group_label=lambda code, n: parent_label(
+                code, tax, lang, width=max(int(n * _BOARD_COL_IN * 72 / 5.2) - 1, 5)
+            ),
+            group_fontsize=9,
+            gap_lw=4,
         )
-        ax.set_yticks(np.arange(n_dist) + 0.5, ylabels, fontsize=10.5)
-        ax.tick_params(length=0)
-        ax.set_xlim(0, n_cat)
-        ax.set_ylim(n_dist, 0)
-        ax.grid(False)
-        for spine in ax.spines.values():
-            spine.set_visible(False)
 
         detector = alarms.attrs.get("detector")
         title = _text("预警看板", "Alert board", lang) + f" · {day:%Y-%m-%d}"

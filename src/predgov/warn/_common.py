@@ -19,6 +19,8 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
+from predgov.data.cube import counts_of
+
 #: Periods per year, period length in days and weekly-cycle length per cube frequency.
 _FREQ_TABLE = {
     "D": (365.25, 1.0, 7),
@@ -98,19 +100,13 @@ def infer_freq(da: xr.DataArray | xr.Dataset) -> str:
 
 
 def as_counts(counts: xr.Dataset | xr.DataArray) -> xr.DataArray:
-    """The ``counts`` DataArray of a cube (a Dataset's ``counts`` or the DataArray itself),
-    with the cube's ``freq`` carried into its attrs."""
-    if isinstance(counts, xr.Dataset):
-        if "counts" not in counts:
-            raise ValueError("the Dataset has no variable 'counts'")
-        da = counts["counts"]
-        if "freq" not in da.attrs and "freq" in counts.attrs:
-            da = da.copy()
-            da.attrs["freq"] = counts.attrs["freq"]
-        return da
-    if isinstance(counts, xr.DataArray):
-        return counts
-    raise TypeError(f"counts must be an xarray Dataset or DataArray, got {type(counts).__name__}")
+    """The ``counts`` DataArray of a cube (:func:`predgov.data.cube.counts_of`), with a
+    Dataset's ``freq`` carried into its attrs."""
+    da = counts_of(counts)
+    if isinstance(counts, xr.Dataset) and "freq" not in da.attrs and "freq" in counts.attrs:
+        da = da.copy()
+        da.attrs["freq"] = counts.attrs["freq"]
+    return da
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from predgov.data.cube import counts_of
 from predgov.data.taxonomy import Taxonomy, load_taxonomy
 
 #: Severity levels, most urgent first (the sort order of the alert table).
@@ -229,18 +230,6 @@ def explain(
 
 
 # --------------------------------------------------------------------------- inputs
-
-
-def _counts_array(counts: xr.Dataset | xr.DataArray) -> xr.DataArray:
-    if isinstance(counts, xr.Dataset):
-        if "counts" not in counts.data_vars:
-            raise ValueError(
-                f"counts Dataset has no 'counts' variable; has {sorted(map(str, counts.data_vars))}"
-            )
-        counts = counts["counts"]
-    if not isinstance(counts, xr.DataArray):
-        raise TypeError(f"counts must be a cube Dataset or DataArray, got {type(counts).__name__}")
-    return counts
 
 
 def _cube_freq(*objs: xr.Dataset | xr.DataArray) -> str | None:
@@ -410,7 +399,7 @@ def alerts(
     dims = ("time", "district", "category")
     if set(alarms["alarm"].dims) != set(dims):
         raise ValueError(f"alarm must have dims {dims}, got {alarms['alarm'].dims}")
-    obs_da = _counts_array(counts)
+    obs_da = counts_of(counts)
     if set(obs_da.dims) != set(dims):
         raise ValueError(f"counts must have dims {dims}, got {obs_da.dims}")
     obs_da = obs_da.transpose(*dims).reindex(

@@ -62,23 +62,25 @@ class Background(Process):
         table_hh = model.demo_expected["households"].values.astype(np.float64)
         world_hh = (hh.district_stop - hh.district_start).astype(np.float64)
         self.mu = expected * (world_hh / table_hh)[None, :, None] / p.calls_per_problem
+        self._cells = np.arange(self.mu[0].size)  # (district, category) cells, flat
 
     def occur(self, t: int) -> dict[str, np.ndarray] | None:
         m, p = self.model, self.params
         hh = m.households
         day = int(m.day_numbers[t])
-        rng = streams.day_rng(m.seed, self.process, day)
+        rng = m.day_streams.rng(self.process, day)
         mu = self.mu[t]
         g = rng.gamma(p.size, 1.0 / p.size, mu.shape)
         counts = rng.poisson(mu * g).ravel()
-        flat = np.repeat(np.arange(mu.size), counts)
+        flat = np.repeat(self._cells, counts)
         d, c = np.divmod(flat, mu.shape[1])
         n_d = hh.district_stop[d] - hh.district_start[d]
         who = hh.district_start[d] + np.floor(rng.random(len(d)) * n_d).astype(np.int64)
         if len(who) == 0:
             return None
         return new_cases(
+            broadcast=False,
             uid=streams.hash_key(self.process, day, flat, np.arange(len(flat))),
             process=self.process, category=self.cat_index[c], district=d, hh=who, onset=day,
-            patience=hh.patience[who], propensity=np.ones(len(who)),
+            patience=hh.patience[who], propensity=1.0,
         )  # fmt: skip

@@ -54,8 +54,9 @@ class Process:
         self.model = model
         self.cat_index = np.array([model.categories.index(c) for c in self.categories])
 
-    def occur(self, t: int) -> dict[str, np.ndarray] | None:
-        """New latent cases on day index ``t`` (None when there are none)."""
+    def occur(self, t: int) -> dict[str, Any] | list[dict[str, Any]] | None:
+        """New latent cases on day index ``t``: columns for ``Cases.add`` (``new_cases``), or
+        a list of such blocks (added in order), or None when there are none."""
         return None
 
     def end(self, t: int) -> None:
@@ -96,7 +97,14 @@ def first_unique(hh: np.ndarray) -> np.ndarray:
     >>> first_unique(np.array([3, 1, 3])).tolist()
     [True, True, False]
     """
-    _, first = np.unique(hh, return_index=True)
-    keep = np.zeros(len(hh), bool)
-    keep[first] = True
+    n = len(hh)
+    if n < 2:
+        return np.ones(n, bool)
+    order = np.argsort(hh, kind="stable")  # equal keys keep their order: the first comes first
+    sorted_hh = hh[order]
+    first = np.empty(n, bool)
+    first[0] = True
+    np.not_equal(sorted_hh[1:], sorted_hh[:-1], out=first[1:])
+    keep = np.empty(n, bool)
+    keep[order] = first
     return keep

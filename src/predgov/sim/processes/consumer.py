@@ -22,6 +22,7 @@ Ends and reporting
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -102,11 +103,11 @@ class Consumer(Process):
         self.visits_tour = p.tourist_visits * np.where(in_t, tour, 1.0) * np.where(
             hol, p.golden_week, 1.0)  # fmt: skip
 
-    def occur(self, t: int) -> dict[str, np.ndarray] | None:
+    def occur(self, t: int) -> list[dict[str, Any]] | None:
         m, p, mer = self.model, self.params, self.merchants
         hh = m.households
         day = int(m.day_numbers[t])
-        rng = streams.day_rng(m.seed, self.process, day)
+        rng = m.day_streams.rng(self.process, day)
         n_m = (mer.stop - mer.start).astype(np.float64)
         out = []
         for kind, visits, factor in ((0, self.visits_res[t], 1.0),
@@ -117,24 +118,22 @@ class Consumer(Process):
             u = rng.random(len(dist))
             n_d = hh.district_stop[dist] - hh.district_start[dist]
             who = hh.district_start[dist] + np.floor(rng.random(len(dist)) * n_d).astype(int)
-            uid = streams.hash_key(self.process, day, kind, np.arange(len(dist)))
             ok = u < (1 - mer.quality[merchant]) ** 2
             if kind == 0:
                 bit = np.uint8(1 << self.process)
                 ok &= (hh.active[who] & bit) == 0
                 ok &= first_unique(who)  # one open dispute per household
-            else:
-                who = np.full(len(dist), -1)
-            out.append((uid[ok], dist[ok], who[ok], merchant[ok]))
-        uid, dist, who, merchant = (np.concatenate(x) for x in zip(*out, strict=True))
-        if len(uid) == 0:
-            return None
-        resident = who >= 0
-        safe = np.where(resident, who, 0)
-        prop = np.where(resident, hh.propensity[safe] * hh.experience_factor(safe, self.process),
-                        1.0)  # fmt: skip
-        patience = np.where(resident, hh.patience[safe], 1.0)
-        return new_cases(
-            uid=uid, process=self.process, category=self.cat_index[0], district=dist, hh=who,
-            onset=day, patience=patience, propensity=prop, src=merchant,
-        )  # fmt: skip
+            k = ok.nonzero()[0]  # candidate k's uid: hash(CONSUMER, day, kind, k)
+            if len(k) == 0:
+                continue
+            cols = {"uid": streams.hash_key(self.process, day, kind, k), "district": dist[k],
+                    "src": merchant[k]}  # fmt: skip
+            if kind == 0:
+                who = who[k]
+                cols.update(hh=who, patience=hh.patience[who], propensity=(
+                    hh.propensity[who] * hh.experience_factor(who, self.process)))
+            else:  # a visitor: no household, propensity 1, patience 1 day
+                cols.update(hh=-1, patience=1.0, propensity=1.0)
+            out.append(new_cases(broadcast=False, process=self.process,
+                                 category=self.cat_index[0], onset=day, **cols))  # fmt: skip
+        return out or None

@@ -147,7 +147,7 @@ class Heating(Process):
         day = int(m.day_numbers[t])
         if t > 0 and not m.in_heating_season[t - 1]:  # a season starts: a year of sludge
             hh.clog[:] = 1 - (1 - hh.clog) * np.exp(-hh.clog_rate)
-        rng = streams.day_rng(m.seed, self.process, day)
+        rng = m.day_streams.rng(self.process, day)
         rate = p.rate * self.g[t] * self.x_max * self.district_factor[hh.grid_district]
         cand, _, u = thinning_candidates(rng, hh.grid_start, self.grid_n, rate)
         x = self.pos[cand] * hh.clog[cand].astype(np.float64) ** p.clog_power
@@ -159,6 +159,7 @@ class Heating(Process):
             return None
         prop = hh.propensity[cand] * hh.experience_factor(cand, self.process)
         return new_cases(
+            broadcast=False,
             uid=streams.hash_key(self.process, cand, day), process=self.process,
             category=self.cat_index[0], district=hh.district[cand], hh=cand, onset=day,
             patience=hh.patience[cand], propensity=prop,

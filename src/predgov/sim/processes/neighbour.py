@@ -103,6 +103,7 @@ class Neighbour(Process):
         s = 1 + p.summer_amp * bump
         # Daily event rate per kind (time, kind).
         self.rates = np.stack([p.e_dog * s, p.e_habit * s, np.full_like(s, p.e_space)], axis=1)
+        self.bound = self.rates.max(axis=1).tolist()  # thinning bound of each day
 
     def occur(self, t: int) -> dict[str, np.ndarray] | None:
         m, p = self.model, self.params
@@ -110,9 +111,9 @@ class Neighbour(Process):
         if n_pairs == 0:
             return None
         day = int(m.day_numbers[t])
-        rng = streams.day_rng(m.seed, self.process, day)
+        rng = m.day_streams.rng(self.process, day)
         rates = self.rates[t]
-        bound = float(rates.max())
+        bound = self.bound[t]
         n_ev = rng.poisson(n_pairs * bound)
         pair = np.floor(rng.random(n_ev) * n_pairs).astype(np.int64)
         u_acc = rng.random(n_ev)
@@ -134,6 +135,7 @@ class Neighbour(Process):
             return None
         prop = hh.propensity[who] * hh.experience_factor(who, self.process)
         return new_cases(
+            broadcast=False,
             uid=streams.hash_key(self.process, pair, day), process=self.process,
             category=self.cat_index[0], district=hh.district[who], hh=who, onset=day,
             patience=hh.patience[who], propensity=prop, src=pair,

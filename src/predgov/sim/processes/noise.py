@@ -155,6 +155,7 @@ class Noise(Process):
         hol = np.where(model.holiday, p.holiday_construction, 1.0)
         rates = np.array([p.rate_traffic, p.rate_construction, p.rate_social])
         self.season = np.stack([bump, hol, bump], axis=1) * rates  # (time, category)
+        self._size = est.size.astype(np.float64)  # households per estate (fixed)
 
     def exposure(self) -> np.ndarray:
         """Exposure ``E`` (estate, category) from the current source state."""
@@ -178,18 +179,18 @@ class Noise(Process):
         hh = m.households
         est = hh.estates
         day = int(m.day_numbers[t])
-        rng = streams.day_rng(m.seed, self.process, day)
-        size = est.size.astype(np.float64)
+        rng = m.day_streams.rng(self.process, day)
+        size = self._size
         lam = self.base_exposure * self.season[t][None, :] * size[:, None]  # occupants bound 5/5
         counts = rng.poisson(lam.ravel())
         flat = np.repeat(np.arange(lam.size), counts)
         e, c = np.divmod(flat, len(self.categories))
         who = est.start[e] + np.floor(rng.random(len(e)) * size[e]).astype(np.int64)
         u = rng.random(len(e))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ratio = np.where(self.base_exposure > 0, self.cur_exposure / self.base_exposure, 0.0)
+        # A candidate's cell has lam > 0, so base exposure > 0: the current / base ratio.
+        ratio = self.cur_exposure[e, c] / self.base_exposure[e, c]
         bit = np.uint8(1 << self.process)
-        ok = u < ratio[e, c] * hh.occupants[who] / 5.0
+        ok = u < ratio * hh.occupants[who] / 5.0
         ok &= (hh.active[who] & bit) == 0
         who, e, c = who[ok], e[ok], c[ok]
         keep = first_unique(who)
@@ -198,6 +199,7 @@ class Noise(Process):
             return None
         prop = hh.propensity[who] * hh.experience_factor(who, self.process)
         return new_cases(
+            broadcast=False,
             uid=streams.hash_key(self.process, who, day), process=self.process,
             category=self.cat_index[c], district=hh.district[who], hh=who, onset=day,
             patience=hh.patience[who], propensity=prop, src=e,
