@@ -5,10 +5,11 @@
    220 series and ``ProphetForecaster(n_jobs=1)`` on the first ``--prophet-series`` series
    (Prophet's cost is the same for every series, so its throughput is measured on a subset).
 2. The default model at 250, 2,500 and 25,000 grid-level series (dims ``grid`` x ``category``,
-   10 categories; each district x category series of the demo split over grid cells by a
-   multinomial draw), printing seconds per series (best of ``--repeat`` for the two smaller
-   sizes) and the process's peak resident memory (``resource.getrusage`` ``ru_maxrss``: the
-   whole process, input cube included, measured after the largest size).
+   10 categories; each district x category series of a demo city split over 25 grid cells by a
+   multinomial draw, further demo cities supplying cells beyond one city's 2,500 series, so the
+   series are alike at every size), printing seconds per series (best of ``--repeat`` for the
+   two smaller sizes) and the process's peak resident memory (``resource.getrusage``
+   ``ru_maxrss``: the whole process, input cube included, measured after the largest size).
 
 Both models run on one core (BLAS threads limited to 1 unless the environment says otherwise).
 
@@ -43,6 +44,9 @@ import xarray as xr  # noqa: E402
 
 HORIZON = 90
 N_CATEGORIES = 10
+# Grid cells per district: a demo city then holds 10 x 25 = 250 cells x 10 categories = 2,500
+# grid-level series of about a street's size (a district's series split 25 ways).
+CELLS_PER_DISTRICT = 25
 
 
 def demo_inputs(
@@ -58,39 +62,43 @@ def demo_inputs(
     return counts.isel(time=slice(0, counts.sizes["time"] - horizon)), cal
 
 
-def grid_cube(n_series: int, seed: int = 0, counts: xr.DataArray | None = None) -> xr.DataArray:
+def grid_cube(n_series: int, seed: int = 0, counts: xr.DataArray | None = None,
+              cells_per_district: int = CELLS_PER_DISTRICT) -> xr.DataArray:  # fmt: skip
     """Grid-level counts ``(time, grid, category)`` with ``n_series`` series in all.
 
-    Uses ``N_CATEGORIES`` categories; ``n_series / N_CATEGORIES`` grid cells are dealt to the
-    districts in turn, and each district x category series is split over its cells by a
-    multinomial draw with Dirichlet(2) cell weights. ``grid`` has a ``district`` coordinate.
+    Every size is built from grid cells of the same kind, so that time per series measures
+    scaling in the number of series, not a change in how sparse the series are: each district x
+    category series of a demo city is split over ``cells_per_district`` cells by a multinomial
+    draw with Dirichlet(2) cell weights (``N_CATEGORIES`` categories); more cells than one city
+    holds come from further demo cities (seeds ``seed + 1``, ...). ``grid`` has a ``district``
+    coordinate.
     """
-    if counts is None:
-        counts, _ = demo_inputs(seed)
-    n_cat = min(N_CATEGORIES, counts.sizes["category"])
+    n_cat = N_CATEGORIES if counts is None else min(N_CATEGORIES, counts.sizes["category"])
     if n_series % n_cat:
         raise ValueError(f"n_series must be a multiple of {n_cat}")
-    counts = counts.isel(category=slice(0, n_cat))
-    districts = counts["district"].values
     n_cells = n_series // n_cat
-    owner = np.arange(n_cells) % len(districts)
     rng = np.random.default_rng(seed)
-    out = np.zeros((counts.sizes["time"], n_cells, n_cat), dtype=np.int64)
-    values = counts.transpose("time", "district", "category").values
-    for d in range(len(districts)):
-        cells = np.flatnonzero(owner == d)
-        if cells.size == 0:
-            continue
-        for c in range(n_cat):
-            w = rng.dirichlet(np.full(cells.size, 2.0))
-            out[:, cells, c] = rng.multinomial(values[:, d, c], w)
+    blocks, owners, city_no = [], [], 0
+    while sum(b.shape[1] for b in blocks) < n_cells:
+        city = counts if (counts is not None and city_no == 0) else demo_inputs(seed + city_no)[0]
+        city = city.isel(category=slice(0, n_cat)).transpose("time", "district", "category")
+        values = city.values
+        for d, name in enumerate(city["district"].values):
+            block = np.zeros((values.shape[0], cells_per_district, n_cat), dtype=np.int64)
+            for c in range(n_cat):
+                w = rng.dirichlet(np.full(cells_per_district, 2.0))
+                block[:, :, c] = rng.multinomial(values[:, d, c], w)
+            blocks.append(block)
+            owners += [str(name)] * cells_per_district
+        city_no += 1
+    out = np.concatenate(blocks, axis=1)[:, :n_cells]
     da = xr.DataArray(
         out,
         coords={
-            "time": counts["time"].values,
+            "time": city["time"].values,
             "grid": [f"g{i:05d}" for i in range(n_cells)],
-            "district": ("grid", districts[owner]),
-            "category": counts["category"].values,
+            "district": ("grid", np.array(owners[:n_cells])),
+            "category": city["category"].values,
         },
         dims=("time", "grid", "category"),
         name="counts",

@@ -22,13 +22,22 @@ def bench():
 def test_grid_cube_splits_counts(bench):
     counts, cal = bench.demo_inputs(0, districts=["市南", "平度"],
                                     categories=["parking", "heating"])  # fmt: skip
-    grid = bench.grid_cube(8, counts=counts)
+    grid = bench.grid_cube(8, counts=counts, cells_per_district=2)
     assert grid.dims == ("time", "grid", "category") and grid.sizes["grid"] == 4
     assert grid["district"].dims == ("grid",)
     # multinomial split keeps each district x category total
     back = grid.groupby("district").sum("grid").transpose("time", "district", "category")
     np.testing.assert_array_equal(back.sel(district=counts["district"]).values, counts.values)
     assert "time" in cal.dims
+
+
+def test_grid_cube_sizes_share_one_kind_of_cell(bench):
+    counts, _ = bench.demo_inputs(0)
+    small, large = bench.grid_cube(250, counts=counts), bench.grid_cube(5_000, counts=counts)
+    # The first cells are the same; beyond one city (2,500 series) a second city supplies more.
+    np.testing.assert_array_equal(small.values, large.values[:, :25])
+    per_series = [float(g.mean()) for g in (small, large)]
+    assert 0.5 < per_series[0] / per_series[1] < 2
 
 
 def test_time_forecast_and_peak(bench):
