@@ -57,3 +57,18 @@ def test_no_look_ahead_and_nan():
     for key in ("score", "expected", "upper"):
         np.testing.assert_array_equal(a[key][:120], b[key][:120])
     assert np.isnan(a["score"][60, 0])
+
+
+def test_calendar_baseline_falls_back_to_level_in_the_first_year():
+    from predgov.warn.exceedance import baseline_forecast, one_step_forecast
+
+    t = np.arange("2023-01-01", "2024-06-30", dtype="datetime64[D]")
+    rng = np.random.default_rng(2)
+    y = rng.poisson(6.0, (len(t), 2)).astype(float)
+    y[:200, 1] = np.nan  # series 1 starts later
+    mu, size = baseline_forecast(y, t, "D", "calendar")
+    mu_l, size_l = one_step_forecast(y, t, "D")
+    np.testing.assert_array_equal(mu[:365, 0], mu_l[:365, 0])
+    np.testing.assert_array_equal(mu[:565, 1], mu_l[:565, 1])
+    assert not np.allclose(mu[400:, 0], mu_l[400:, 0])  # calendar model after a year
+    np.testing.assert_array_equal(size[:365, 0], size_l[:365, 0])

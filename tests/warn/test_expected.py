@@ -88,3 +88,31 @@ def test_detect_default_uses_the_calendar_and_pools_by_category():
     ratio = float((exp.sum() / truth.sum()).item())
     assert 0.85 < ratio < 1.15
     assert not bool(out["alarm"].sel(time=slice(None, "2022-12-31")).any())
+
+
+def test_feedback_flags_an_outbreak_and_keeps_it_out_of_the_baseline():
+    rng = np.random.default_rng(7)
+    y = rng.poisson(10.0, (len(T), 2)).astype(float)
+    y[420:450, 0] += 25.0  # a month-long outbreak in series 0
+    on = expected_counts(y, T.values, "D", reweight=None)
+    off = expected_counts(y, T.values, "D", reweight=None, feedback=None)
+    assert on["flagged"][425:450, 0].mean() > 0.8
+    assert not off["flagged"].any()
+    assert on["flagged"][100:400].mean() < 0.05  # few flags on in-control data
+    # after the outbreak the baseline is not dragged up by it (nor by its recent level)
+    late = slice(450, 460)
+    assert np.nanmean(on["expected"][late, 0]) < np.nanmean(off["expected"][late, 0])
+    assert np.nanmean(on["expected"][late, 0]) == pytest.approx(10.0, rel=0.2)
+
+
+def test_feedback_has_no_look_ahead():
+    rng = np.random.default_rng(8)
+    y = rng.poisson(8.0, (len(T), 2)).astype(float)
+    y[300:310, 1] += 30.0
+    cut = 305
+    poisoned = y.copy()
+    poisoned[cut + 1 :] = rng.poisson(60.0, poisoned[cut + 1 :].shape)
+    a = expected_counts(y, T.values, "D")
+    b = expected_counts(poisoned, T.values, "D")
+    for key in ("expected", "size"):
+        np.testing.assert_array_equal(a[key][: cut + 1], b[key][: cut + 1])

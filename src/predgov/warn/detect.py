@@ -92,7 +92,9 @@ DETECTORS: dict[str, Detector] = {
 #: The recommended detector per frequency, with its tuned parameters (chosen by measurement:
 #: ``benchmarks/warn_quality.py``; see the module docstring of :mod:`predgov.warn`).
 DEFAULT: dict[str, tuple[str, dict[str, Any]]] = {
-    "D": ("nb_cusum", {"baseline": "calendar", "delta": 2.0}),
+    # h: the threshold that gave 1 false alarm per series-year on the outbreak-free demo city
+    # (benchmarks/warn_quality.py calibrates 5.16), rounded up.
+    "D": ("nb_cusum", {"baseline": "calendar", "delta": 2.0, "h": 5.2}),
     "W-MON": ("farrington", {}),
     "MS": ("farrington", {}),
 }
@@ -108,7 +110,7 @@ def resolve_method(method: str, freq: str) -> tuple[str, dict[str, Any]]:
     >>> resolve_method("default", "MS")
     ('farrington', {})
     >>> resolve_method("default", "D")
-    ('nb_cusum', {'baseline': 'calendar', 'delta': 2.0})
+    ('nb_cusum', {'baseline': 'calendar', 'delta': 2.0, 'h': 5.2})
     """
     key = str(method).lower()
     if key == "default":

@@ -24,6 +24,7 @@ from predgov.warn._common import (
     day_of_week,
     lagged_sum,
     nb_quantile,
+    periods_per_year,
     surprise,
     weekly_cycle,
 )
@@ -264,7 +265,50 @@ def baseline_forecast(
     start: object = None,
     end: object = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """In-control means and NB sizes from the chosen baseline ("level" or "calendar")."""
+    """In-control means and NB sizes from the chosen baseline ("level" or "calendar").
+
+    ``"calendar"`` falls back to ``"level"`` in the periods where a series has less than a
+    year of history (from its first observed period): the yearly and calendar terms cannot be
+    estimated yet, and on the short real Brooklyn series the level baseline gives fewer false
+    alarms (``benchmarks/warn_quality.py``).
+    """
+    mu, size = _baseline_forecast(
+        x, time, freq, baseline, level_window=level_window, guard=guard, city=city,
+        regressors=regressors, groups=groups, model=model, start=start, end=end,
+    )  # fmt: skip
+    if baseline != "calendar":
+        return mu, size
+    young = _young(x, freq)
+    if young.any():
+        mu_l, size_l = one_step_forecast(x, time, freq, level_window=level_window, guard=guard)
+        mu = np.where(young, mu_l, mu)
+        size = np.where(young, size_l, size)
+    return mu, size
+
+
+def _young(x: np.ndarray, freq: str) -> np.ndarray:
+    """``[time, series]``: True where the series has less than a year of history."""
+    year = round(periods_per_year(freq))
+    observed = ~np.isnan(x)
+    first = np.where(observed.any(0), observed.argmax(0), x.shape[0])
+    return np.arange(x.shape[0])[:, None] - first[None, :] < year
+
+
+def _baseline_forecast(
+    x: np.ndarray,
+    time: np.ndarray,
+    freq: str,
+    baseline: str = "level",
+    *,
+    level_window: int | None = None,
+    guard: int = 0,
+    city: str | None = None,
+    regressors: Any = None,
+    groups: np.ndarray | None = None,
+    model: dict[str, Any] | None = None,
+    start: object = None,
+    end: object = None,
+) -> tuple[np.ndarray, np.ndarray]:
     if baseline == "level":
         return one_step_forecast(x, time, freq, level_window=level_window, guard=guard)
     if baseline != "calendar":

@@ -42,11 +42,22 @@ Recent-level correction: the prediction is multiplied by a shrunken ratio of obs
 predicted counts over the last ``level_window`` periods (out-of-sample predictions, periods with
 a standardised residual above ``reweight`` left out).
 
-Dispersion (``dispersion="errors"``, default): ``1/size`` is the larger of the in-sample NB
-estimate of the last fit and the moments of the past out-of-sample errors over
-``dispersion_window`` periods (errors above ``reweight`` SDs winsorised), so ``size`` includes
-the error of estimating ``mu0``. ``dispersion="fit"``: in-sample only (sharper; on the demo city
-+4 points of detection, on the short real Brooklyn series twice the false alarms).
+Online outbreak feedback (``feedback=8.0``, default; None: off): an internal NB CUSUM (shift
+``feedback_delta`` = 2 SDs, reset at ``feedback``) runs day by day on the model's own mean and
+size. When it crosses ``feedback``, every day of its current positive run is flagged and, from
+the next period on, left out of the refits (and of the group totals of the pooled fit), the
+level correction and the error dispersion. Flags only use data up to the flagging day (no
+look-ahead); the decision threshold of the detector is not involved, so a threshold sweep stays
+valid. On the demo city this removes the +6% outbreak contamination of ``mu0`` (observed /
+expected on outbreak-free days 0.947 -> 0.998) and, with ``dispersion="fit"``, raises the
+default CUSUM's detection within 3 days from 0.688 to 0.792 at 1 false alarm / series-year.
+
+Dispersion (``dispersion="fit"``, default): ``1/size`` is the in-sample NB estimate of the last
+fit (flagged and > ``reweight`` periods left out). ``dispersion="errors"``: the larger of that
+and the moments of the past out-of-sample errors over ``dispersion_window`` periods (errors
+above ``reweight`` SDs winsorised), so ``size`` includes the error of estimating ``mu0``; it was
+the default before the feedback (0.711 instead of 0.792 with it: outbreak tails the feedback
+misses inflate the error moments).
 """
 
 from __future__ import annotations
@@ -62,7 +73,6 @@ import xarray as xr
 
 from predgov.warn._common import (
     POISSON_SIZE,
-    lagged_sum,
     periods_per_year,
     resolve_range,
     weekly_cycle,
@@ -493,7 +503,10 @@ def expected_counts(
     max_iter: int = 25,
     groups: np.ndarray | None = None,
     exclude: bool = True,
-    dispersion: str = "errors",
+    dispersion: str = "fit",
+    feedback: float | None = 8.0,
+    feedback_delta: float = 2.0,
+    feedback_dispersion: bool = True,
     start: object = None,
     end: object = None,
 ) -> dict[str, np.ndarray]:
@@ -521,9 +534,15 @@ def expected_counts(
         Recent-level correction over this many periods (0: off), shrunk towards 1 with
         ``level_prior`` pseudo-periods, leaving out the last ``level_guard`` periods.
     dispersion
-        "errors" (default) or "fit", see the module docstring.
+        "fit" (default) or "errors", see the module docstring.
     dispersion_window
         Past periods of out-of-sample errors used for the NB size.
+    feedback, feedback_delta, feedback_dispersion
+        Online outbreak feedback (None: off): an internal NB CUSUM (shift ``feedback_delta``
+        SDs, capped at ``feedback``) runs on the model's own output, day by day; when it
+        exceeds ``feedback`` the days of its current positive run are flagged and, from the
+        next period on, left out of the refits, the level correction and (if
+        ``feedback_dispersion``) the dispersion. See the module docstring.
     groups
         One group id per series: series of a group share their calendar shape. The model is
         first fitted to each group's total, then each series gets that shape as an offset plus
@@ -537,7 +556,8 @@ def expected_counts(
     -------
     dict
         ``expected`` (mu0) and ``size`` arrays like ``values``; ``fitted_size`` (the in-sample
-        NB size of the last fit, per row).
+        NB size of the last fit, per row), ``error_size`` (the "errors" size) and ``flagged``
+        (periods flagged by the feedback, as known at the end of the data).
 
     Examples
     --------
@@ -561,9 +581,6 @@ def expected_counts(
 
     i0, i1 = resolve_range(time, start, end)
     first = max(n_min, i0 - n_disp - n_level if start is not None else 0)
-    mu0 = np.full((T, S), np.nan)
-    inv_fit = np.full((T, S), np.nan)
-    observed = ~np.isnan(x)
     groups = np.arange(S) if groups is None else np.asarray(groups).ravel()
     if groups.shape != (S,):
         raise ValueError(f"groups needs one id per series ({S}), got shape {groups.shape}")
@@ -572,11 +589,16 @@ def expected_counts(
     member = np.zeros((S, G))
     member[np.arange(S), gid] = 1.0
     pooled = G < S
+
     # Group totals: observed where any member is, scaled up for unobserved members.
-    n_obs_g = observed.astype(np.float64) @ member
-    with np.errstate(invalid="ignore", divide="ignore"):
-        xg = np.where(observed, x, 0.0) @ member * (member.sum(0) / n_obs_g)
-    xg = np.where(n_obs_g > 0, xg, np.nan)
+    def group_totals(xs: np.ndarray) -> np.ndarray:
+        obs = ~np.isnan(xs)
+        n_obs_g = obs.astype(np.float64) @ member
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tot = np.where(obs, xs, 0.0) @ member * (member.sum(0) / n_obs_g)
+        return np.where(n_obs_g > 0, tot, np.nan)
+
+    xg = group_totals(x) if pooled else None
     dev_prior = np.array([DEVIATION_SCALE.get(_group_of(nm), math.inf) for nm in names])
     dev_prior[0] = math.inf
     dev_cols = np.array([_group_of(nm) in DEVIATION_SCALE for nm in names])
@@ -585,13 +607,22 @@ def expected_counts(
     dev_cols[0] = True
     dev_penalty = np.where(np.isfinite(dev_prior), 1.0 / np.square(dev_prior), 0.0)
     states: dict[str, np.ndarray | None] = {"g": None, "s": None}
+    if dispersion not in ("fit", "errors"):
+        raise ValueError(f"dispersion must be 'fit' or 'errors', got {dispersion!r}")
+    online = _Online(
+        x, n_level, level_prior, level_guard, n_disp, reweight, feedback, feedback_delta,
+        feedback_dispersion,
+    )  # fmt: skip
+    mu_raw = online.mu_raw
     with _single_thread():
         for t0 in range(first, i1, refit):
             hi = t0 - guard
             lo = 0 if max_history is None else max(0, hi - int(max_history))
+            online.advance(t0)
             if hi - lo < n_min:
                 continue
             rows = slice(lo, hi)
+            x_fit = online.x_fit
             keep = np.any(X[rows] != 0, axis=0)
             if hi - lo < year:  # yearly terms need a year of history, else they extrapolate
                 keep &= ~yearly_cols
@@ -614,7 +645,8 @@ def expected_counts(
                     _fit_block, Xd, XXd, iud, keep=dev_keep, n_min=n_min, reweight=reweight,
                     max_iter=max_iter, exclude=exclude,
                 )  # fmt: skip
-                res_g = fit(xg[rows], penalty[keep], None, states, "g")
+                xg_rows = group_totals(x_fit[rows]) if feedback is not None else xg[rows]
+                res_g = fit(xg_rows, penalty[keep], None, states, "g")
                 if res_g is None:
                     continue
                 bg, okg, _ = res_g
@@ -626,10 +658,10 @@ def expected_counts(
                 has = okg[gid]
                 off_fit[:, has] = (Xk @ bgs.T)[:, gid[has]]
                 off_pred[:, has] = (Xp @ bgs.T)[:, gid[has]]
-                res = fit_dev(x[rows], dev_penalty[dev_keep], off_fit, states, "s")
+                res = fit_dev(x_fit[rows], dev_penalty[dev_keep], off_fit, states, "s")
             else:
                 off_pred = None
-                res = fit(x[rows], penalty[keep], None, states, "s")
+                res = fit(x_fit[rows], penalty[keep], None, states, "s")
             if res is None:
                 continue
             bs, ok, inv = res
@@ -638,42 +670,118 @@ def expected_counts(
                 eta = X[ts][:, dev_keep] @ bs.T + off_pred[:, cols]
             else:
                 eta = Xp @ bs.T
-            mu0[ts, cols] = np.exp(np.clip(eta, -30.0, 20.0))
-            inv_fit[ts, cols] = inv
+            mu_raw[ts, cols] = np.exp(np.clip(eta, -30.0, 20.0))
+            online.inv_fit[ts, cols] = inv
+        online.advance(T)
 
-    # Out-of-sample standardised errors (for the level correction and the dispersion).
-    inv_fit_safe = np.where(np.isfinite(inv_fit), inv_fit, 0.0)
-    usable = observed & np.isfinite(mu0)
-    z = np.where(usable, anscombe(x, mu0, inv_fit_safe), np.nan)
-    clean = usable & ~(np.abs(z) > (reweight if reweight is not None else np.inf))
-    if n_level > 0:
-        sy, _ = lagged_sum(np.where(clean, x, np.nan), n_level, 1 + level_guard)
-        sm, k = lagged_sum(np.where(clean, mu0, np.nan), n_level, 1 + level_guard)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            avg = sm / np.maximum(k, 1.0)
-            ratio = (sy + level_prior * avg) / (sm + level_prior * avg)
-        ratio = np.where(np.isfinite(ratio) & (k > 0), ratio, 1.0)
-        mu0 = mu0 * ratio
-    # Dispersion by moments on past out-of-sample errors, winsorised at the reweight threshold.
-    sd_fit = np.sqrt(mu0 * (1.0 + mu0 * inv_fit_safe))
-    err = x - mu0
-    if reweight is not None:
-        err = np.minimum(err, reweight * sd_fit)
-    e2 = np.where(usable & np.isfinite(mu0), err**2, np.nan)
-    a, k = lagged_sum(e2, n_disp, 1)
-    b, _ = lagged_sum(np.where(np.isfinite(e2), mu0, np.nan), n_disp, 1)
-    c, _ = lagged_sum(np.where(np.isfinite(e2), mu0**2, np.nan), n_disp, 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        inv_oos = np.clip((a - b) / c, 0.0, 10.0)
-    enough = (k >= 28) & (c > 0)
-    inv_size = np.where(enough, np.maximum(inv_oos, inv_fit_safe), inv_fit_safe)
-    with np.errstate(divide="ignore"):
-        size = np.where(inv_size > 1.0 / POISSON_SIZE, 1.0 / inv_size, POISSON_SIZE)
-    size = np.where(np.isfinite(mu0), size, np.nan)
+    mu0, size = online.mu0, online.size
+    inv_fit_safe = np.where(np.isfinite(online.inv_fit), online.inv_fit, 0.0)
     with np.errstate(divide="ignore"):
         fitted = np.where(inv_fit_safe > 1.0 / POISSON_SIZE, 1.0 / inv_fit_safe, POISSON_SIZE)
     fitted = np.where(np.isfinite(mu0), fitted, np.nan)
-    if dispersion not in ("fit", "errors"):
-        raise ValueError(f"dispersion must be 'fit' or 'errors', got {dispersion!r}")
     chosen = fitted if dispersion == "fit" else size
-    return {"expected": mu0, "size": chosen, "fitted_size": fitted, "error_size": size}
+    return {
+        "expected": mu0, "size": chosen, "fitted_size": fitted, "error_size": size,
+        "flagged": online.flag,
+    }  # fmt: skip
+
+
+class _Online:
+    """Day-by-day state after the model's raw predictions: recent-level correction, NB size
+    from past out-of-sample errors and the feedback flags, each period from the past only.
+
+    ``advance(t)`` processes every period before ``t`` not yet processed; periods whose raw
+    prediction is NaN stay NaN.
+    """
+
+    def __init__(self, x, n_level, level_prior, level_guard, n_disp, reweight, feedback,
+                 feedback_delta, feedback_dispersion):  # fmt: skip
+        T, S = x.shape
+        self.x = x
+        self.x_fit = x.copy() if feedback is not None else x  # flagged periods -> NaN
+        self.mu_raw = np.full((T, S), np.nan)
+        self.inv_fit = np.full((T, S), np.nan)
+        self.mu0 = np.full((T, S), np.nan)
+        self.size = np.full((T, S), np.nan)
+        self.flag = np.zeros((T, S), dtype=bool)
+        self.clean = np.zeros((T, S), dtype=bool)  # level-correction rows
+        self.e2 = np.full((T, S), np.nan)  # winsorised squared errors (dispersion rows)
+        self.n_level, self.level_prior, self.level_guard = n_level, level_prior, level_guard
+        self.n_disp = n_disp
+        self.cut = reweight if reweight is not None else np.inf
+        self.feedback, self.delta = feedback, feedback_delta
+        self.feedback_dispersion = feedback_dispersion
+        self.state = np.zeros(S)
+        self.run_start = np.full(S, -1)
+        self.done = 0
+
+    def advance(self, t_end: int) -> None:
+        for t in range(self.done, t_end):
+            self._step(t)
+        self.done = max(self.done, t_end)
+
+    def _step(self, t: int) -> None:
+        raw = self.mu_raw[t]
+        if not np.isfinite(raw).any():
+            return
+        x = self.x[t]
+        inv = np.where(np.isfinite(self.inv_fit[t]), self.inv_fit[t], 0.0)
+        usable = ~np.isnan(x) & np.isfinite(raw)
+        # level: shrunken observed / predicted over recent clean periods
+        mu = raw
+        if self.n_level > 0:
+            hi = t - self.level_guard
+            lo = max(0, hi - self.n_level)
+            if hi > lo:
+                c = self.clean[lo:hi]
+                sy = np.where(c, self.x[lo:hi], 0.0).sum(0)
+                sm = np.where(c, self.mu_raw[lo:hi], 0.0).sum(0)
+                k = c.sum(0)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    avg = sm / np.maximum(k, 1.0)
+                    ratio = (sy + self.level_prior * avg) / (sm + self.level_prior * avg)
+                ratio = np.where(np.isfinite(ratio) & (k > 0), ratio, 1.0)
+                mu = raw * ratio
+        self.mu0[t] = mu
+        # dispersion: moments of past out-of-sample errors
+        lo = max(0, t - self.n_disp)
+        e2 = self.e2[lo:t]
+        ok = np.isfinite(e2)
+        m = np.where(ok, self.mu0[lo:t], 0.0)
+        a = np.where(ok, e2, 0.0).sum(0)
+        b, c, k = m.sum(0), (m**2).sum(0), ok.sum(0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            inv_oos = np.clip((a - b) / c, 0.0, 10.0)
+        inv_size = np.where((k >= 28) & (c > 0), np.maximum(inv_oos, inv), inv)
+        with np.errstate(divide="ignore"):
+            r = np.where(inv_size > 1.0 / POISSON_SIZE, 1.0 / inv_size, POISSON_SIZE)
+        self.size[t] = np.where(np.isfinite(mu), r, np.nan)
+        # this period's error, for later periods
+        z = anscombe(x, raw, inv)
+        self.clean[t] = usable & ~(np.abs(z) > self.cut)
+        sd_fit = np.sqrt(mu * (1.0 + mu * inv))
+        with np.errstate(invalid="ignore"):
+            err = np.minimum(x - mu, self.cut * sd_fit)
+        self.e2[t] = np.where(usable & np.isfinite(mu), err**2, np.nan)
+        if self.feedback is not None:
+            self._feedback(t, x, mu, self.size[t], usable)
+
+    def _feedback(self, t, x, mu, r, usable) -> None:
+        from predgov.warn.cusum import nb_llr
+
+        mu_s = np.where(usable, mu, 1.0)
+        r_s = np.where(usable, r, POISSON_SIZE)
+        sd0 = np.sqrt(mu_s + mu_s**2 / r_s)
+        a, c = nb_llr(x, mu_s, mu_s + self.delta * np.maximum(sd0, 0.5), r_s)
+        llr = np.where(usable, a * np.where(usable, x, 0.0) + c, 0.0)
+        new = np.maximum(0.0, self.state + llr)
+        self.run_start = np.where(new <= 0, -1, np.where(self.state <= 0, t, self.run_start))
+        hit = np.flatnonzero(usable & (new > self.feedback) & (self.run_start >= 0))
+        self.state = np.where(new > self.feedback, 0.0, new)
+        for s_ in hit:
+            rows = slice(int(self.run_start[s_]), t + 1)
+            self.flag[rows, s_] = True
+            self.clean[rows, s_] = False
+            self.x_fit[rows, s_] = np.nan
+            if self.feedback_dispersion:
+                self.e2[rows, s_] = np.nan
