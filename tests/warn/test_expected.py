@@ -116,3 +116,20 @@ def test_feedback_has_no_look_ahead():
     b = expected_counts(poisoned, T.values, "D")
     for key in ("expected", "size"):
         np.testing.assert_array_equal(a[key][: cut + 1], b[key][: cut + 1])
+
+
+def test_level_correction_shrinks_with_level_prior():
+    # one fit on 56 flat days (mu = 10), then a sustained step to 14: the level ratio over the
+    # last 28 periods is (28 * 14 + k * 10) / (28 * 10 + k * 10) with k = LEVEL_PRIOR (56)
+    from predgov.warn.expected import LEVEL_PRIOR
+
+    assert LEVEL_PRIOR == 56.0
+    t = np.arange("2024-01-01", "2024-05-01", dtype="datetime64[D]")
+    y = np.full((len(t), 1), 10.0)
+    y[-29:] = 14.0
+    kw = dict(refit=10_000, feedback=None, reweight=None)
+    out = expected_counts(y, t, "D", **kw)
+    want = 10.0 * (28 * 14 + LEVEL_PRIOR * 10) / (28 * 10 + LEVEL_PRIOR * 10)
+    assert out["expected"][-1, 0] == pytest.approx(want, rel=1e-3)
+    weaker = expected_counts(y, t, "D", level_prior=28.0, **kw)
+    assert weaker["expected"][-1, 0] == pytest.approx(10.0 * (28 * 14 + 280) / 560, rel=1e-3)

@@ -93,8 +93,8 @@ DETECTORS: dict[str, Detector] = {
 #: ``benchmarks/warn_quality.py``; see the module docstring of :mod:`predgov.warn`).
 DEFAULT: dict[str, tuple[str, dict[str, Any]]] = {
     # h: the threshold that gave 1 false alarm per series-year on the outbreak-free demo city
-    # (benchmarks/warn_quality.py calibrates 5.16), rounded up.
-    "D": ("nb_cusum", {"baseline": "calendar", "delta": 2.0, "h": 5.2}),
+    # (benchmarks/warn_quality.py calibrates 5.003), rounded up to 0.1.
+    "D": ("nb_cusum", {"baseline": "calendar", "delta": 2.0, "h": 5.1}),
     "W-MON": ("farrington", {}),
     "MS": ("farrington", {}),
 }
@@ -110,7 +110,7 @@ def resolve_method(method: str, freq: str) -> tuple[str, dict[str, Any]]:
     >>> resolve_method("default", "MS")
     ('farrington', {})
     >>> resolve_method("default", "D")
-    ('nb_cusum', {'baseline': 'calendar', 'delta': 2.0, 'h': 5.2})
+    ('nb_cusum', {'baseline': 'calendar', 'delta': 2.0, 'h': 5.1})
     """
     key = str(method).lower()
     if key == "default":

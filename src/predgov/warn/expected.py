@@ -40,7 +40,14 @@ exogenous: :data:`DEVIATION_SCALE`). On the demo city this halves the error of `
 
 Recent-level correction: the prediction is multiplied by a shrunken ratio of observed to
 predicted counts over the last ``level_window`` periods (out-of-sample predictions, periods with
-a standardised residual above ``reweight`` left out).
+a standardised residual above ``reweight`` left out), ``(sum y + k m) / (sum mu + k m)`` with
+``k = level_prior`` (:data:`LEVEL_PRIOR` = 56 pseudo-periods at the mean prediction ``m``; it
+was 28). With the feedback the model itself tracks the level, and the stronger shrinkage keeps
+the correction from chasing noise and the first days of an outbreak: on the demo city the
+default CUSUM's detection within 3 days rises from 0.792 to 0.813 at 1 false alarm /
+series-year (0.805-0.813 for 40-112 pseudo-periods). Per-category pooled dispersion (1/size
+shrunk towards the moment estimate of the series' group) and a Huber-winsorised level ratio
+were measured too and left out: +0.003-0.005 alone, nothing on top of this prior.
 
 Online outbreak feedback (``feedback=8.0``, default; None: off): an internal NB CUSUM (shift
 ``feedback_delta`` = 2 SDs, reset at ``feedback``) runs day by day on the model's own mean and
@@ -100,6 +107,8 @@ MIN_HISTORY = {"D": 56, "W-MON": 26, "MS": 12}
 #: Default level-correction and dispersion windows (periods).
 LEVEL_WINDOW = {"D": 28, "W-MON": 8, "MS": 4}
 DISPERSION_WINDOW = {"D": 182, "W-MON": 52, "MS": 24}
+#: Pseudo-periods (at the predicted level) that shrink the recent-level ratio towards 1.
+LEVEL_PRIOR = 56.0
 
 #: Prior standard deviations (log scale, per unit of the column) by column group.
 PRIOR_SCALE = {
@@ -497,7 +506,7 @@ def expected_counts(
     guard: int = 0,
     reweight: float | None = 2.58,
     level_window: int | None = None,
-    level_prior: float = 28.0,
+    level_prior: float = LEVEL_PRIOR,
     level_guard: int = 0,
     dispersion_window: int | None = None,
     max_iter: int = 25,
