@@ -272,12 +272,14 @@ def baseline_forecast(
     estimated yet, and on the short real Brooklyn series the level baseline gives fewer false
     alarms (``benchmarks/warn_quality.py``).
     """
-    mu, size = _baseline_forecast(
-        x, time, freq, baseline, level_window=level_window, guard=guard, city=city,
-        regressors=regressors, groups=groups, model=model, start=start, end=end,
-    )  # fmt: skip
+    if baseline == "level":
+        return one_step_forecast(x, time, freq, level_window=level_window, guard=guard)
     if baseline != "calendar":
-        return mu, size
+        raise ValueError(f"baseline must be 'level' or 'calendar', got {baseline!r}")
+    mu, size = _calendar_forecast(
+        x, time, freq, guard=guard, city=city, regressors=regressors, groups=groups,
+        model=model, start=start, end=end,
+    )  # fmt: skip
     young = _young(x, freq)
     if young.any():
         mu_l, size_l = one_step_forecast(x, time, freq, level_window=level_window, guard=guard)
@@ -294,25 +296,20 @@ def _young(x: np.ndarray, freq: str) -> np.ndarray:
     return np.arange(x.shape[0])[:, None] - first[None, :] < year
 
 
-def _baseline_forecast(
+def _calendar_forecast(
     x: np.ndarray,
     time: np.ndarray,
     freq: str,
-    baseline: str = "level",
     *,
-    level_window: int | None = None,
-    guard: int = 0,
-    city: str | None = None,
-    regressors: Any = None,
-    groups: np.ndarray | None = None,
-    model: dict[str, Any] | None = None,
-    start: object = None,
-    end: object = None,
+    guard: int,
+    city: str | None,
+    regressors: Any,
+    groups: np.ndarray | None,
+    model: dict[str, Any] | None,
+    start: object,
+    end: object,
 ) -> tuple[np.ndarray, np.ndarray]:
-    if baseline == "level":
-        return one_step_forecast(x, time, freq, level_window=level_window, guard=guard)
-    if baseline != "calendar":
-        raise ValueError(f"baseline must be 'level' or 'calendar', got {baseline!r}")
+    """Means and NB sizes of the calendar-aware model (cached by inputs)."""
     from predgov.warn.expected import expected_counts
 
     opts = dict(model or {})
