@@ -263,3 +263,84 @@ def test_weekend_holidays_get_their_own_effect():
     assert abs(split[:, 1].mean()) < 0.1  # on weekends
     shared = NBGLM(yearly_harmonics=0, split_holidays=False).fit(da, reg)
     assert shared.coefficients()["regressor"].shape[1] == 1
+
+
+def _drifting_weekend(seed: int, n: int = 364, h: int = 28, s: int = 20):
+    """Poisson counts whose weekend/weekday ratio falls from 2.2 to 1.4 over the year, then
+    stays at 1.4 for the ``h`` forecast days (one year: no yearly terms are fitted)."""
+    rng = np.random.default_rng(seed)
+    times = pd.date_range("2023-01-02", periods=n + h, freq="D")  # a Monday
+    weekend = times.day_of_week.to_numpy() >= 5
+    ratio = np.concatenate([np.linspace(2.2, 1.4, n), np.full(h, 1.4)])
+    mu = 150.0 * np.where(weekend, ratio, 1.0)
+    y = rng.poisson(mu[:, None] * np.ones((1, s))).astype(float)
+    da = xr.DataArray(y[:n], coords={"time": times[:n]}, dims=("time", "s"))
+    return da, y[n:], mu[n:], weekend[n:]
+
+
+def test_daytype_level_follows_a_drifting_weekend_contrast():
+    da, future, mu, weekend = _drifting_weekend(11)
+    auto = NBGLM().fit(da)
+    assert auto.level_mode_ == "daytype"  # chosen by in-training rolling-origin error
+    assert auto.level_.shape == (2, da.sizes["s"])
+    shared = NBGLM(level_by="shared").fit(da)
+    assert shared.level_mode_ == "shared"
+    np.testing.assert_array_equal(shared.level_[0], shared.level_[1])
+    fa, fs = auto.predict(28)["mean"].values, shared.predict(28)["mean"].values
+    # the year's average weekly pattern (ratio ~1.8) over-forecasts weekends now at 1.4 ...
+    assert fs[weekend].mean() / mu[weekend].mean() > 1.08
+    # ... the rest-day level brings them back within a few per cent, weekdays too
+    assert abs(fa[weekend].mean() / mu[weekend].mean() - 1) < 0.05
+    assert abs(fa[~weekend].mean() / mu[~weekend].mean() - 1) < 0.05
+    assert np.abs(future - fa).mean() < np.abs(future - fs).mean()
+
+
+def test_daytype_uses_holidays_and_makeup_workdays():
+    times = pd.date_range("2024-02-05", periods=7, freq="D")  # Mon..Sun
+    model = NBGLM()
+    model.freq_ = "D"
+    model.regressor_names_ = ["holiday", "makeup_workday"]
+    X = np.zeros((7, 2))
+    X[1, 0] = 1.0  # a Tuesday holiday
+    X[6, 1] = 1.0  # a Sunday make-up workday (调休)
+    np.testing.assert_array_equal(model._day_class(times, X), [0, 1, 0, 0, 0, 1, 0])
+    model.freq_ = "W-MON"
+    assert (model._day_class(times, X) == 0).all()
+
+
+def test_rest_day_dispersion_is_its_own():
+    """Noisier weekends get wider intervals than weekdays, each near its true dispersion."""
+    rng = np.random.default_rng(12)
+    n, s = 2 * 364, 40
+    times = pd.date_range("2022-01-03", periods=n, freq="D")
+    weekend = times.day_of_week.to_numpy() >= 5
+    size = np.where(weekend, 5.0, 40.0)[:, None]  # alpha 0.2 on weekends, 0.025 on weekdays
+    y = rng.negative_binomial(size, size / (size + 100.0), (n, s)).astype(float)
+    da = xr.DataArray(y, coords={"time": times}, dims=("time", "s"))
+    model = NBGLM(yearly_harmonics=0, trend=False, level_by="shared").fit(da)
+    a0 = model.coefficients()["alpha0"]
+    assert a0.shape == (2, s)
+    assert np.median(a0[0]) == pytest.approx(0.025, abs=0.015)
+    assert np.median(a0[1]) == pytest.approx(0.2, abs=0.06)
+    fc = model.predict(14)
+    q = fc["quantiles"]
+    width = (q.sel(quantile=0.9) - q.sel(quantile=0.1)) / fc["mean"]
+    rest = pd.DatetimeIndex(fc["time"].values).day_of_week >= 5
+    assert float(width.isel(time=rest).mean()) > 2 * float(width.isel(time=~rest).mean())
+
+
+def test_weekly_data_have_one_level_and_dispersion():
+    rng = np.random.default_rng(13)
+    times = pd.date_range("2021-01-04", periods=150, freq="W-MON")
+    da = xr.DataArray(rng.poisson(50.0, (150, 4)).astype(float), coords={"time": times},
+                      dims=("time", "s"))  # fmt: skip
+    model = NBGLM().fit(da)
+    assert model.level_mode_ == "shared"
+    np.testing.assert_array_equal(model.level_[0], model.level_[1])
+    np.testing.assert_array_equal(model.alpha0_[0], model.alpha0_[1])
+
+
+def test_level_by_is_validated():
+    da, *_ = _drifting_weekend(14, s=2)
+    with pytest.raises(ValueError, match="level_by"):
+        NBGLM(level_by="weekday").fit(da)

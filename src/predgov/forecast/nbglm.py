@@ -27,10 +27,18 @@ grows linearly with the number of series.
   ``level_prior_scale``, multiplies the forecast. With ``level_window="auto"`` the span is
   chosen among a few candidates by the error of the forecasts it would have made inside the
   training data (rolling origins, leads up to 4 weeks for daily data; one span for all series).
+* Day types (daily data, ``level_by``): rest days (weekends and holidays, not make-up
+  workdays) and working days may each get their own level — the shared level times the day
+  type's own exponentially weighted ratio, shrunk towards it — so that the weekday/weekend
+  contrast can drift with the season (NYC noise: weekends 2.3x weekdays in June, 1.5x in
+  November) when there is too little history for yearly terms. ``"auto"`` chooses shared or
+  per-day-type with the span, by the same in-training rolling-origin error.
 * Predictive dispersion from those rolling-origin forecasts, not from in-sample residuals: per
   series and lead ``h`` by moments of the forecast errors, summarised as ``alpha0 + slope * h``
-  (growing with the lead as the level ages). Interval width thus reflects the error of real
-  forecasts, including the level's, and not slow seasonal movement the level follows.
+  (growing with the lead as the level ages), separately for rest days and working days
+  (daily data; rest days' volume depends more on weather and events). Interval width thus
+  reflects the error of real forecasts, including the level's, and not slow seasonal movement
+  the level follows.
 * Quantile recalibration (``calibrate=True``): the PITs of the same rolling-origin forecasts
   give, for each requested level, the NB level whose quantile the errors actually fall below
   at that rate (averaged over series; blended with the nominal level when few forecasts were
@@ -130,6 +138,12 @@ class NBGLM(Forecaster):
         the training data; 0 switches the level adjustment off.
     level_prior_scale
         Prior sd of the log level adjustment: how far recent weeks may move the forecast.
+    level_by
+        Daily data: ``"daytype"`` runs a separate level for rest days (weekends and holidays,
+        minus make-up workdays) and working days, each shrunk towards the shared level, so that
+        the contrast between them can drift with the season; ``"shared"`` one level for all
+        days; ``"auto"`` chooses between the two with the span (rolling-origin error inside the
+        training data). Weekly and monthly data always use one level.
     split_holidays
         Daily data: separate effects for a ``holiday`` regressor on weekdays and on weekends.
     calibrate
@@ -178,6 +192,7 @@ class NBGLM(Forecaster):
         min_years_yearly: float = 2.0,
         level_window: int | str = "auto",
         level_prior_scale: float = 0.1,
+        level_by: str = "auto",
         split_holidays: bool = True,
         calibrate: bool = True,
         seasonality_prior_scale: float = 1.0,
@@ -197,6 +212,7 @@ class NBGLM(Forecaster):
         self.min_years_yearly = min_years_yearly
         self.level_window = level_window
         self.level_prior_scale = level_prior_scale
+        self.level_by = level_by
         self.split_holidays = split_holidays
         self.calibrate = calibrate
         self.seasonality_prior_scale = seasonality_prior_scale
@@ -260,11 +276,39 @@ class NBGLM(Forecaster):
             return np.zeros(len(times))
         return np.log(times.days_in_month.to_numpy() / (365.25 / 12))
 
+    def _day_class(self, times: pd.DatetimeIndex, X: np.ndarray | None) -> np.ndarray:
+        """Day type per period for the local level: 1 rest day, 0 working day (daily data).
+
+        Rest days are weekends and ``holiday`` days, except ``makeup_workday`` days (调休).
+        Other frequencies: all 0.
+        """
+        if self.freq_ != "D":
+            return np.zeros(len(times), dtype=np.intp)
+        rest = np.asarray(times.day_of_week >= 5)
+        names = list(self.regressor_names_)
+        if X is not None:
+            if "holiday" in names:
+                rest |= np.nan_to_num(X[:, names.index("holiday")], nan=0.0) > 0
+            if "makeup_workday" in names:
+                rest &= ~(np.nan_to_num(X[:, names.index("makeup_workday")], nan=0.0) > 0)
+        return rest.astype(np.intp)
+
+    def _level_modes(self) -> tuple[str, ...]:
+        """Candidate level structures: ``"shared"`` and/or ``"daytype"``."""
+        if self.freq_ != "D" or self.level_by == "shared":
+            return ("shared",)
+        if self.level_by == "daytype":
+            return ("daytype",)
+        if self.level_by == "auto":
+            return ("shared", "daytype")
+        raise ValueError(f"level_by must be 'auto', 'shared' or 'daytype', got {self.level_by!r}")
+
     # ------------------------------------------------------------------ fit
     def _fit(self, values: np.ndarray, X: np.ndarray | None) -> None:
         self._train_values = values
         T, S = values.shape
         times = self.train_time_
+        self.train_class_ = self._day_class(times, X)
         X = self._expand_regressors(times, X)
         self.origin_time_ = np.datetime64(self.fit_origin_, "ns")
         self.n_yearly_ = self._n_yearly()
@@ -445,32 +489,37 @@ class NBGLM(Forecaster):
         """
         S = values.shape[1]
         spans = self._spans()
+        modes = self._level_modes()
         leads = np.asarray(_OOS_LEADS[self.freq_], dtype=int)
         prior = float(self.level_prior_scale) ** 2
         if spans[0] <= 0 or not prior > 0:
-            spans = (0,)
-        G = len(spans)
-        levels = np.ones((G, S))
-        a0 = np.zeros((G, S))
-        slope = np.zeros((G, S))
+            spans, modes = (0,), ("shared",)
+        cands = [(span, mode) for mode in modes for span in spans]
+        G = len(cands)
+        levels = np.ones((G, 2, S))
+        a0 = np.zeros((G, 2, S))
+        slope = np.zeros((G, 2, S))
         loss = np.zeros((G, S))
         ncell = np.zeros(S)
+        cls = self.train_class_
         for sl, y, m, mu, path_of in self._chunks(values, D, off, beta, alpha, prior):
             scale = _naive_mae(y)
-            for g, span in enumerate(spans):
-                path = path_of(span)
-                levels[g, sl] = path[-1]
-                a0[g, sl], slope[g, sl], loss[g, sl], ncell[sl] = _oos_dispersion(
-                    y, m, mu, path, leads, scale, n_params[sl]
+            for g, (span, mode) in enumerate(cands):
+                paths = path_of(span, mode)
+                levels[g, :, sl] = paths[:, -1]
+                a0[g, :, sl], slope[g, :, sl], loss[g, sl], ncell[sl] = _oos_dispersion(
+                    y, m, mu, paths, cls, leads, scale, n_params[sl]
                 )
         ok = ncell >= _MIN_OOS_CELLS
         best = 0
         if G > 1 and ok.any():
             best = int(np.argmin(np.nanmean(np.where(ok, loss, np.nan), axis=1)))
-        self.level_span_ = int(spans[best])
+        self.level_span_ = int(cands[best][0])
+        self.level_mode_ = cands[best][1]
+        a0, slope = a0[best], slope[best]
         # Too few rolling-origin errors: in-sample dispersion, no growth with the lead.
-        alpha0 = np.where(ok, a0[best], alpha)
-        alpha_slope = np.where(ok, slope[best], 0.0)
+        alpha0 = np.where(ok, a0, alpha)
+        alpha_slope = np.where(ok, slope, 0.0)
         self.calibrated_levels_ = self._calibrate(
             values, D, off, beta, alpha, prior, leads, alpha0, alpha_slope, ok
         )
@@ -480,7 +529,11 @@ class NBGLM(Forecaster):
         self, values: np.ndarray, D: np.ndarray, off: np.ndarray, beta: np.ndarray,
         alpha: np.ndarray, prior: float,
     ) -> Any:  # fmt: skip
-        """Blocks of series: ``(slice, y, observed, GLM mean, span -> level path)``."""
+        """Blocks of series: ``(slice, y, observed, GLM mean, (span, mode) -> level paths)``.
+
+        The level paths have shape ``(2, time, series)``: the level known at the end of each
+        period for working days (0) and rest days (1); equal for ``mode="shared"``.
+        """
         step = max(int(self.chunk_size), 1)
         for start in range(0, values.shape[1], step):
             sl = slice(start, start + step)
@@ -491,10 +544,12 @@ class NBGLM(Forecaster):
             y0, mu0 = np.where(m, y, 0.0), np.where(m, mu, 0.0)
             var0 = np.where(m, mu + alpha[None, sl] * mu * mu, 0.0)
 
-            def path_of(span: int, y0=y0, mu0=mu0, var0=var0) -> np.ndarray:
+            def path_of(span: int, mode: str = "shared", y0=y0, mu0=mu0,
+                        var0=var0) -> np.ndarray:  # fmt: skip
                 if span <= 0:
-                    return np.ones_like(mu0)
-                return _level_path(y0, mu0, var0, span, prior)
+                    return np.ones((2, *mu0.shape))
+                cls = self.train_class_ if mode == "daytype" else None
+                return _level_paths(y0, mu0, var0, span, prior, cls)
 
             yield sl, y, m, mu, path_of
 
@@ -522,11 +577,10 @@ class NBGLM(Forecaster):
             use = ok[sl]
             if not use.any():
                 continue
-            path = path_of(self.level_span_)
-            a_h = np.clip(alpha0[sl][None, :] + alpha_slope[sl][None, :] * leads[:, None],
-                          0.0, 10.0)  # fmt: skip
+            paths = path_of(self.level_span_, self.level_mode_)
             keep = np.isin(leads, _PIT_LEADS[self.freq_])
-            g, n = _pit_share(y, m, mu, path, leads[keep], a_h[keep], grid, _PIT_STRIDE)
+            g, n = _pit_share(y, m, mu, paths, self.train_class_, leads[keep], alpha0[:, sl],
+                              alpha_slope[:, sl], grid, _PIT_STRIDE)  # fmt: skip
             share += g[:, use].sum(axis=1)
             n_series += int(use.sum())
             n_cells += float(n[use].sum())
@@ -547,16 +601,17 @@ class NBGLM(Forecaster):
         from predgov.forecast.base import future_times
 
         future = future_times(self.fit_origin_, self.freq_, horizon)
+        cls = self._day_class(future, X)
         D = self._design(future, self._expand_regressors(future, X))
         off = self._offset(future)
         beta = np.nan_to_num(self.coef_)
         eta = np.clip(D @ beta.T + off[:, None], _ETA_MIN, _ETA_MAX)  # (H, S)
-        mean = (np.exp(eta) * self.level_[None, :]).T  # (S, H)
+        mean = (np.exp(eta) * self.level_[cls]).T  # (S, H)
         cap = 5.0 * self.max_observed_ + 5.0
         mean = np.minimum(mean, cap[:, None])
         # Dispersion of h-step forecasts, from the rolling-origin errors inside the training data.
         lead = np.arange(1, horizon + 1, dtype=float)
-        alpha_h = np.clip(self.alpha0_[:, None] + self.alpha_slope_[:, None] * lead[None, :],
+        alpha_h = np.clip(self.alpha0_[cls].T + self.alpha_slope_[cls].T * lead[None, :],
                           0.0, 10.0)  # fmt: skip
         with np.errstate(divide="ignore"):
             size = np.where(alpha_h > 1e-10, 1.0 / alpha_h, np.inf)
@@ -577,7 +632,9 @@ class NBGLM(Forecaster):
         """Fitted coefficients by group (arrays over series) and the dispersions.
 
         ``alpha`` is the in-sample dispersion of the GLM fit; ``alpha0`` and ``alpha_slope``
-        the predictive one, ``alpha0 + alpha_slope * lead``. With ``split_holidays`` (daily
+        the predictive one, ``alpha0 + alpha_slope * lead``, and ``level`` the local level, each
+        with rows for working days (0) and rest days (1) (equal rows for weekly and monthly
+        data, and for ``level`` when the shared level was chosen). With ``split_holidays`` (daily
         data) the regressor columns are the regressors in order, ``holiday`` meaning holidays
         on weekdays, then holidays on weekends last.
         """
@@ -599,6 +656,19 @@ def _ewm_sum(x: np.ndarray, lam: float) -> np.ndarray:
     return lfilter([1.0], [1.0, -lam], x, axis=0)
 
 
+def _ew_log_ratio(
+    y0: np.ndarray, mu0: np.ndarray, var0: np.ndarray, lam: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Log ratio of exponentially weighted sums of counts and means, and its variance."""
+    num = _ewm_sum(y0, lam)
+    den = _ewm_sum(mu0, lam)
+    vs = _ewm_sum(var0, lam * lam)
+    with np.errstate(all="ignore"):
+        log_ratio = np.log((num + 0.5) / (den + 0.5))
+        v = vs / (den + 0.5) ** 2
+    return np.nan_to_num(log_ratio), v
+
+
 def _level_path(
     y0: np.ndarray, mu0: np.ndarray, var0: np.ndarray, span: int, prior: float
 ) -> np.ndarray:
@@ -610,14 +680,41 @@ def _level_path(
     ``y0``, ``mu0``, ``var0`` are zero where a count is missing.
     """
     lam = (span - 1.0) / (span + 1.0)
-    num = _ewm_sum(y0, lam)
-    den = _ewm_sum(mu0, lam)
-    vs = _ewm_sum(var0, lam * lam)
-    with np.errstate(all="ignore"):
-        log_ratio = np.log((num + 0.5) / (den + 0.5))
-        v = vs / (den + 0.5) ** 2
+    log_ratio, v = _ew_log_ratio(y0, mu0, var0, lam)
     shrink = prior / (prior + v)
     return np.exp(np.nan_to_num(shrink * log_ratio))
+
+
+def _level_paths(
+    y0: np.ndarray, mu0: np.ndarray, var0: np.ndarray, span: int, prior: float,
+    cls: np.ndarray | None = None,
+) -> np.ndarray:  # fmt: skip
+    """Levels for working days (0) and rest days (1), shape ``(2,) + y0.shape``.
+
+    ``cls=None``: the shared level (:func:`_level_path`) for both. Otherwise each day type's
+    level is the shared one times the type's own deviation: the log ratio of its exponentially
+    weighted sums (over its own days only, same span) minus the shared log ratio, shrunk
+    towards 0 by its sampling variance against the same prior.
+    """
+    shared = _level_path(y0, mu0, var0, span, prior)
+    if cls is None:
+        return np.broadcast_to(shared, (2, *shared.shape))
+    lam = (span - 1.0) / (span + 1.0)
+    log_all, _ = _ew_log_ratio(y0, mu0, var0, lam)
+    out = np.empty((2, *shared.shape))
+    for c in (0, 1):
+        mask = (cls == c)[:, None]
+        log_c, v_c = _ew_log_ratio(y0 * mask, mu0 * mask, var0 * mask, lam)
+        shrink = prior / (prior + v_c)
+        out[c] = shared * np.exp(np.nan_to_num(shrink * (log_c - log_all)))
+    return out
+
+
+def _level_at(paths: np.ndarray, cls: np.ndarray, lo: int, hi: int, h: int,
+              stride: int = 1) -> np.ndarray:  # fmt: skip
+    """Levels known at origins ``lo:hi:stride`` for the periods ``h`` later, ``(n, series)``."""
+    t = np.arange(lo, hi, stride)
+    return paths[cls[t + h], t]
 
 
 def _naive_mae(y: np.ndarray) -> np.ndarray:
@@ -630,16 +727,18 @@ def _naive_mae(y: np.ndarray) -> np.ndarray:
 
 
 def _oos_dispersion(
-    y: np.ndarray, m: np.ndarray, mu: np.ndarray, path: np.ndarray, leads: np.ndarray,
-    scale: np.ndarray, n_params: np.ndarray,
+    y: np.ndarray, m: np.ndarray, mu: np.ndarray, paths: np.ndarray, cls: np.ndarray,
+    leads: np.ndarray, scale: np.ndarray, n_params: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Rolling-origin errors of ``mu * level`` inside the training periods, per series.
 
     Origins are the periods after the first ``2 * max(leads)`` observed ones (at most the last
     ``_OOS_ORIGINS`` periods); each forecasts each lead in ``leads``. Returns the line ``alpha0
     + slope * h`` through the moment dispersions per lead, ``(sum(e**2) k - sum(y)) /
-    sum(m**2)`` with the in-sample degrees-of-freedom correction ``k = n / (n - n_params)``, the
-    mean scaled absolute error and the number of scored cells at the longest lead.
+    sum(m**2)`` with the in-sample degrees-of-freedom correction ``k = n / (n - n_params)``,
+    for the target periods of each day type (``cls`` 0 and 1; shape ``(2, series)``; a type
+    with fewer than ``_MIN_OOS_CELLS`` cells at the longest lead gets the line of all periods),
+    the mean scaled absolute error and the number of scored cells at the longest lead.
     """
     T, S = y.shape
     horizon = int(leads.max())
@@ -649,45 +748,56 @@ def _oos_dispersion(
     n_obs = seen[-1] if T else np.zeros(S)
     k = n_obs / np.maximum(n_obs - n_params, 1.0)
     hs = leads.astype(float)
-    a_h = np.full((leads.size, S), np.nan)
-    n_h = np.zeros((leads.size, S))
+    # Groups of target periods: all, working days, rest days.
+    groups = np.stack([np.ones(T, dtype=bool), cls == 0, cls == 1])
+    a_h = np.full((3, leads.size, S), np.nan)
+    n_h = np.zeros((3, leads.size, S))
     abs_sum = np.zeros(S)
     for i, h in enumerate(leads):
         if first + h >= T:
             break
-        pred = mu[first + h :] * path[first : T - h]
+        pred = mu[first + h :] * _level_at(paths, cls, first, T - h, h)
         valid = m[first + h :] & origin_ok[first : T - h]
         err = np.where(valid, y[first + h :] - pred, 0.0)
-        n = valid.sum(axis=0)
-        sq = (err * err).sum(axis=0)
-        ys = np.where(valid, y[first + h :], 0.0).sum(axis=0)
-        p2 = np.where(valid, pred * pred, 0.0).sum(axis=0)
-        with np.errstate(all="ignore"):
-            a_h[i] = np.where(n > 0, (sq * k - ys) / p2, np.nan)
-        n_h[i] = n
         abs_sum += np.abs(err).sum(axis=0)
+        for g in range(3):
+            v = valid & groups[g, first + h :, None]
+            n = v.sum(axis=0)
+            sq = np.where(v, err * err, 0.0).sum(axis=0)
+            ys = np.where(v, y[first + h :], 0.0).sum(axis=0)
+            p2 = np.where(v, pred * pred, 0.0).sum(axis=0)
+            with np.errstate(all="ignore"):
+                a_h[g, i] = np.where(n > 0, (sq * k - ys) / p2, np.nan)
+            n_h[g, i] = n
     w = np.where(np.isfinite(a_h), n_h, 0.0)
     a_h = np.nan_to_num(a_h, nan=0.0, posinf=0.0, neginf=0.0)
-    wsum = np.maximum(w.sum(axis=0), 1e-12)
-    hbar = (w * hs[:, None]).sum(axis=0) / wsum
-    abar = (w * a_h).sum(axis=0) / wsum
-    cov = (w * (hs[:, None] - hbar) * (a_h - abar)).sum(axis=0)
-    var = (w * (hs[:, None] - hbar) ** 2).sum(axis=0)
+    wsum = np.maximum(w.sum(axis=1), 1e-12)
+    hbar = (w * hs[None, :, None]).sum(axis=1) / wsum
+    abar = (w * a_h).sum(axis=1) / wsum
+    dev = hs[None, :, None] - hbar[:, None, :]
+    cov = (w * dev * (a_h - abar[:, None, :])).sum(axis=1)
+    var = (w * dev**2).sum(axis=1)
     slope = np.clip(np.where(var > 0, cov / np.maximum(var, 1e-12), 0.0), 0.0, None)
     alpha0 = abar - slope * hbar
-    total = n_h.sum(axis=0)
+    enough = n_h[1:, -1] >= _MIN_OOS_CELLS
+    alpha0 = np.where(enough, alpha0[1:], alpha0[0])
+    slope = np.where(enough, slope[1:], slope[0])
+    total = n_h[0].sum(axis=0)
     with np.errstate(all="ignore"):
         loss = np.where(total > 0, abs_sum / scale / total, np.nan)
-    return alpha0, slope, loss, n_h[-1]
+    return alpha0, slope, loss, n_h[0, -1]
 
 
 def _pit_share(
-    y: np.ndarray, m: np.ndarray, mu: np.ndarray, path: np.ndarray, leads: np.ndarray,
-    a_h: np.ndarray, grid: np.ndarray, stride: int = 1,
+    y: np.ndarray, m: np.ndarray, mu: np.ndarray, paths: np.ndarray, cls: np.ndarray,
+    leads: np.ndarray, alpha0: np.ndarray, alpha_slope: np.ndarray, grid: np.ndarray,
+    stride: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Share of rolling-origin forecasts whose (mid-distribution) PIT is below each grid level.
 
-    Every ``stride``-th origin; returns ``(len(grid), S)`` shares and cells per series.
+    Every ``stride``-th origin; the dispersion of a forecast is ``alpha0 + alpha_slope * h``
+    of its target period's day type (``(2, S)`` each). Returns ``(len(grid), S)`` shares and
+    cells per series.
     """
     T, S = y.shape
     horizon = int(leads.max())
@@ -695,13 +805,15 @@ def _pit_share(
     first = max(0, T - 1 - _OOS_ORIGINS)
     below = np.zeros((grid.size, S))
     count = np.zeros(S)
-    for i, h in enumerate(leads):
+    for h in leads:
         if first + h >= T:
             break
-        pred = mu[first + h :: stride] * path[first : T - h : stride]
+        pred = mu[first + h :: stride] * _level_at(paths, cls, first, T - h, h, stride)
         valid = m[first + h :: stride] & origin_ok[first : T - h : stride]
         yy = np.where(valid, y[first + h :: stride], 0.0)
-        hi, lo = _nb_cdf_pair(yy, pred, a_h[i])
+        c = cls[first + h :: stride]
+        a = np.clip(alpha0[c] + alpha_slope[c] * h, 0.0, 10.0)
+        hi, lo = _nb_cdf_pair(yy, pred, a)
         width = np.maximum(hi - lo, 1e-12)
         for j, u in enumerate(grid):
             below[j] += np.where(valid, np.clip((u - lo) / width, 0.0, 1.0), 0.0).sum(axis=0)
@@ -714,10 +826,10 @@ def _nb_cdf_pair(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``P(Y <= y)`` and ``P(Y <= y - 1)`` for NB(mean, 1/alpha) (Poisson where alpha ~ 0).
 
-    ``y`` and ``mean`` are ``(time, series)``, ``alpha`` per series.
+    ``y``, ``mean`` and ``alpha`` are ``(time, series)`` (``alpha`` may be per series).
     """
     r = np.where(alpha < 1e-6, np.inf, 1.0 / np.maximum(alpha, 1e-6))
-    r = np.broadcast_to(r[None, :], mean.shape)
+    r = np.broadcast_to(r, mean.shape)
     hi = _nb_cdf(y, mean, r)
     lo = np.clip(hi - _nb_pmf(y, mean, r), 0.0, 1.0)
     return hi, np.where(y > 0, lo, 0.0)
