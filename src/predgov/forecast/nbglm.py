@@ -483,9 +483,11 @@ class NBGLM(Forecaster):
         it would have made from each period (the GLM mean times the level at that origin) are
         scored against the counts that followed, at leads ``_OOS_LEADS`` (rolling origins
         inside the training data). The span with the smallest mean scaled absolute error over
-        all series is kept. The errors of its forecasts give the dispersion at each lead by
-        moments, summarised per series by a line ``alpha0 + slope * h`` (slope >= 0), and then
-        the calibration of the predictive quantile levels (:meth:`_calibrate`).
+        all series is kept; with ``level_by="auto"`` the day-type levels at that span are then
+        scored the same way and kept if better. The errors of the kept level's forecasts give
+        the dispersion at each lead and day type by moments, summarised per series by a line
+        ``alpha0 + slope * h`` (slope >= 0), and their PITs the calibration of the predictive
+        quantile levels (:meth:`_calibrated_levels`).
         """
         S = values.shape[1]
         spans = self._spans()
@@ -494,35 +496,59 @@ class NBGLM(Forecaster):
         prior = float(self.level_prior_scale) ** 2
         if spans[0] <= 0 or not prior > 0:
             spans, modes = (0,), ("shared",)
-        cands = [(span, mode) for mode in modes for span in spans]
-        G = len(cands)
-        levels = np.ones((G, 2, S))
-        a0 = np.zeros((G, 2, S))
-        slope = np.zeros((G, 2, S))
-        loss = np.zeros((G, S))
-        ncell = np.zeros(S)
         cls = self.train_class_
-        for sl, y, m, mu, path_of in self._chunks(values, D, off, beta, alpha, prior):
-            scale = _naive_mae(y)
-            for g, (span, mode) in enumerate(cands):
-                paths = path_of(span, mode)
-                levels[g, :, sl] = paths[:, -1]
-                a0[g, :, sl], slope[g, :, sl], loss[g, sl], ncell[sl] = _oos_dispersion(
-                    y, m, mu, paths, cls, leads, scale, n_params[sl]
-                )
+
+        def score(cands: list[tuple[int, str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            levels = np.ones((len(cands), 2, S))
+            loss = np.zeros((len(cands), S))
+            ncell = np.zeros(S)
+            for sl, y, m, mu, path_of in self._chunks(values, D, off, beta, alpha, prior):
+                scale = _naive_mae(y)
+                for g, (span, mode) in enumerate(cands):
+                    paths = path_of(span, mode)
+                    levels[g, :, sl] = paths[:, -1]
+                    loss[g, sl], ncell[sl] = _oos_loss(y, m, mu, paths, cls, leads, scale)
+            return levels, loss, ncell
+
+        def pick(loss: np.ndarray, ok: np.ndarray) -> int:
+            if len(loss) == 1 or not ok.any():
+                return 0
+            return int(np.argmin(np.nanmean(np.where(ok, loss, np.nan), axis=1)))
+
+        # Spans of the shared level first; "auto" then tries day types at the best span only.
+        cands = [(span, modes[0]) for span in spans]
+        levels, loss, ncell = score(cands)
         ok = ncell >= _MIN_OOS_CELLS
-        best = 0
-        if G > 1 and ok.any():
-            best = int(np.argmin(np.nanmean(np.where(ok, loss, np.nan), axis=1)))
+        best = pick(loss, ok)
+        if len(modes) > 1:
+            more = [(cands[best][0], mode) for mode in modes[1:]]
+            lv2, loss2, _ = score(more)
+            cands, levels, loss = cands + more, np.concatenate([levels, lv2]), np.concatenate(
+                [loss, loss2])  # fmt: skip
+            best = pick(loss, ok)
         self.level_span_ = int(cands[best][0])
         self.level_mode_ = cands[best][1]
-        a0, slope = a0[best], slope[best]
-        # Too few rolling-origin errors: in-sample dispersion, no growth with the lead.
-        alpha0 = np.where(ok, a0, alpha)
-        alpha_slope = np.where(ok, slope, 0.0)
-        self.calibrated_levels_ = self._calibrate(
-            values, D, off, beta, alpha, prior, leads, alpha0, alpha_slope, ok
-        )
+        # Dispersion of the chosen level's forecasts, and the PITs for the calibration.
+        alpha0 = np.repeat(alpha[None, :], 2, axis=0)  # too few errors: in-sample dispersion,
+        alpha_slope = np.zeros((2, S))  # no growth with the lead
+        pit_leads = leads[np.isin(leads, _PIT_LEADS[self.freq_])]
+        share = np.zeros(_PIT_GRID.size)
+        n_series, n_cells = 0, 0.0
+        for sl, y, m, mu, path_of in self._chunks(values, D, off, beta, alpha, prior):
+            use = ok[sl]
+            if not use.any():
+                continue
+            paths = path_of(self.level_span_, self.level_mode_)
+            a0, sl0 = _oos_dispersion(y, m, mu, paths, cls, leads, n_params[sl])
+            alpha0[:, sl] = np.where(use, a0, alpha0[:, sl])
+            alpha_slope[:, sl] = np.where(use, sl0, 0.0)
+            if self.calibrate:
+                g, n = _pit_share(y, m, mu, paths, cls, pit_leads, alpha0[:, sl],
+                                  alpha_slope[:, sl], _PIT_GRID, _PIT_STRIDE)  # fmt: skip
+                share += g[:, use].sum(axis=1)
+                n_series += int(use.sum())
+                n_cells += float(n[use].sum())
+        self.calibrated_levels_ = self._calibrated_levels(share, n_series, n_cells)
         return levels[best], alpha0, alpha_slope, ok
 
     def _chunks(
@@ -544,46 +570,31 @@ class NBGLM(Forecaster):
             y0, mu0 = np.where(m, y, 0.0), np.where(m, mu, 0.0)
             var0 = np.where(m, mu + alpha[None, sl] * mu * mu, 0.0)
 
-            def path_of(span: int, mode: str = "shared", y0=y0, mu0=mu0,
-                        var0=var0) -> np.ndarray:  # fmt: skip
+            memo: dict = {}  # the weighted sums of this block, by span
+
+            def path_of(span: int, mode: str = "shared", y0=y0, mu0=mu0, var0=var0,
+                        memo=memo) -> np.ndarray:  # fmt: skip
                 if span <= 0:
                     return np.ones((2, *mu0.shape))
                 cls = self.train_class_ if mode == "daytype" else None
-                return _level_paths(y0, mu0, var0, span, prior, cls)
+                return _level_paths(y0, mu0, var0, span, prior, cls, memo)
 
             yield sl, y, m, mu, path_of
 
-    def _calibrate(
-        self, values: np.ndarray, D: np.ndarray, off: np.ndarray, beta: np.ndarray,
-        alpha: np.ndarray, prior: float, leads: np.ndarray, alpha0: np.ndarray,
-        alpha_slope: np.ndarray, ok: np.ndarray,
-    ) -> np.ndarray:  # fmt: skip
+    def _calibrated_levels(self, share: np.ndarray, n_series: int, n_cells: float) -> np.ndarray:
         """Quantile levels to ask of the NB so that its quantiles are calibrated in training.
 
-        The probability integral transforms of the rolling-origin forecasts (as a uniform
-        spread over ``[F(y - 1), F(y)]``, the mid-distribution) give the share of errors below
-        each NB level, averaged over series with equal weight; the level whose share equals
-        the nominal one replaces it (quantile recalibration), blended with the nominal level by
-        the number of scored forecasts. The identity when ``calibrate=False`` or too few.
+        ``share`` sums over ``n_series`` series the share of their rolling-origin forecasts'
+        probability integral transforms (as a uniform spread over ``[F(y - 1), F(y)]``, the
+        mid-distribution) below each level of ``_PIT_GRID``: series weigh equally. The level
+        whose share equals the nominal one replaces it (quantile recalibration), blended with
+        the nominal level by the number of scored forecasts ``n_cells``. The identity when
+        ``calibrate=False`` or no series was scored.
         """
         nominal = np.asarray(self.levels_, dtype="float64")
-        if not self.calibrate or not ok.any():
+        if not self.calibrate:
             return nominal
         grid = _PIT_GRID
-        share = np.zeros(grid.size)
-        n_series = 0
-        n_cells = 0.0
-        for sl, y, m, mu, path_of in self._chunks(values, D, off, beta, alpha, prior):
-            use = ok[sl]
-            if not use.any():
-                continue
-            paths = path_of(self.level_span_, self.level_mode_)
-            keep = np.isin(leads, _PIT_LEADS[self.freq_])
-            g, n = _pit_share(y, m, mu, paths, self.train_class_, leads[keep], alpha0[:, sl],
-                              alpha_slope[:, sl], grid, _PIT_STRIDE)  # fmt: skip
-            share += g[:, use].sum(axis=1)
-            n_series += int(use.sum())
-            n_cells += float(n[use].sum())
         if n_series == 0:
             return nominal
         share = np.maximum.accumulate(share / n_series)
@@ -656,57 +667,62 @@ def _ewm_sum(x: np.ndarray, lam: float) -> np.ndarray:
     return lfilter([1.0], [1.0, -lam], x, axis=0)
 
 
-def _ew_log_ratio(
+def _ew_sums(
     y0: np.ndarray, mu0: np.ndarray, var0: np.ndarray, lam: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exponentially weighted sums (weights ``lam**age``) of counts, means and variances (the
+    variances' weights squared)."""
+    n = y0.shape[1]
+    both = _ewm_sum(np.concatenate([y0, mu0], axis=1), lam)
+    return both[:, :n], both[:, n:], _ewm_sum(var0, lam * lam)
+
+
+def _log_ratio(
+    sums: tuple[np.ndarray, np.ndarray, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Log ratio of exponentially weighted sums of counts and means, and its variance."""
-    num = _ewm_sum(y0, lam)
-    den = _ewm_sum(mu0, lam)
-    vs = _ewm_sum(var0, lam * lam)
+    """Log ratio of the weighted sums of counts and means, and its (delta-method) variance."""
+    num, den, vs = sums
     with np.errstate(all="ignore"):
         log_ratio = np.log((num + 0.5) / (den + 0.5))
         v = vs / (den + 0.5) ** 2
     return np.nan_to_num(log_ratio), v
 
 
-def _level_path(
-    y0: np.ndarray, mu0: np.ndarray, var0: np.ndarray, span: int, prior: float
-) -> np.ndarray:
-    """Level (multiplier of the GLM mean) known at the end of every period, shape of ``y0``.
-
-    The ratio of exponentially weighted sums of counts and fitted means (weights ``lam**age``,
-    ``lam = (span - 1) / (span + 1)``: the mean age of an unweighted ``span``-period window),
-    shrunk on the log scale towards 1 by its sampling variance against the prior variance.
-    ``y0``, ``mu0``, ``var0`` are zero where a count is missing.
-    """
-    lam = (span - 1.0) / (span + 1.0)
-    log_ratio, v = _ew_log_ratio(y0, mu0, var0, lam)
-    shrink = prior / (prior + v)
-    return np.exp(np.nan_to_num(shrink * log_ratio))
-
-
 def _level_paths(
     y0: np.ndarray, mu0: np.ndarray, var0: np.ndarray, span: int, prior: float,
-    cls: np.ndarray | None = None,
+    cls: np.ndarray | None = None, memo: dict | None = None,
 ) -> np.ndarray:  # fmt: skip
-    """Levels for working days (0) and rest days (1), shape ``(2,) + y0.shape``.
+    """Levels (multipliers of the GLM mean) known at the end of every period, for working days
+    (0) and rest days (1): shape ``(2,) + y0.shape``.
 
-    ``cls=None``: the shared level (:func:`_level_path`) for both. Otherwise each day type's
-    level is the shared one times the type's own deviation: the log ratio of its exponentially
-    weighted sums (over its own days only, same span) minus the shared log ratio, shrunk
-    towards 0 by its sampling variance against the same prior.
+    The shared level is the ratio of exponentially weighted sums of counts and fitted means
+    (weights ``lam**age``, ``lam = (span - 1) / (span + 1)``: the mean age of an unweighted
+    ``span``-period window), shrunk on the log scale towards 1 by its sampling variance
+    against the prior variance; with ``cls=None`` both day types get it. Otherwise each day
+    type's level is the shared one times the type's own deviation: the log ratio of its sums
+    (over its own days only, same span) minus the shared log ratio, shrunk towards 0 by its
+    sampling variance against the same prior. ``y0``, ``mu0``, ``var0`` are zero where a
+    count is missing; ``memo`` (a dict) keeps the sums between calls on the same data.
     """
-    shared = _level_path(y0, mu0, var0, span, prior)
+    memo = {} if memo is None else memo
+    lam = (span - 1.0) / (span + 1.0)
+    if (span, "all") not in memo:
+        memo[span, "all"] = _ew_sums(y0, mu0, var0, lam)
+    log_all, v_all = _log_ratio(memo[span, "all"])
+    shared = np.exp(np.nan_to_num(prior / (prior + v_all) * log_all))
     if cls is None:
         return np.broadcast_to(shared, (2, *shared.shape))
-    lam = (span - 1.0) / (span + 1.0)
-    log_all, _ = _ew_log_ratio(y0, mu0, var0, lam)
+    if (span, "rest") not in memo:
+        rest = (cls == 1)[:, None]
+        memo[span, "rest"] = _ew_sums(y0 * rest, mu0 * rest, var0 * rest, lam)
+    by_type = (
+        tuple(a - b for a, b in zip(memo[span, "all"], memo[span, "rest"], strict=True)),
+        memo[span, "rest"],
+    )  # the sums are linear: working days' = all days' - rest days'
     out = np.empty((2, *shared.shape))
-    for c in (0, 1):
-        mask = (cls == c)[:, None]
-        log_c, v_c = _ew_log_ratio(y0 * mask, mu0 * mask, var0 * mask, lam)
-        shrink = prior / (prior + v_c)
-        out[c] = shared * np.exp(np.nan_to_num(shrink * (log_c - log_all)))
+    for c, sums in enumerate(by_type):
+        log_c, v_c = _log_ratio(sums)
+        out[c] = shared * np.exp(np.nan_to_num(prior / (prior + v_c) * (log_c - log_all)))
     return out
 
 
@@ -726,49 +742,78 @@ def _naive_mae(y: np.ndarray) -> np.ndarray:
     return np.maximum(np.nan_to_num(scale, nan=1.0), 0.5)
 
 
-def _oos_dispersion(
+def _oos_errors(
     y: np.ndarray, m: np.ndarray, mu: np.ndarray, paths: np.ndarray, cls: np.ndarray,
-    leads: np.ndarray, scale: np.ndarray, n_params: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
-    """Rolling-origin errors of ``mu * level`` inside the training periods, per series.
+    leads: np.ndarray,
+) -> Any:  # fmt: skip
+    """Rolling-origin forecasts of ``mu * level`` inside the training periods, lead by lead.
 
     Origins are the periods after the first ``2 * max(leads)`` observed ones (at most the last
-    ``_OOS_ORIGINS`` periods); each forecasts each lead in ``leads``. Returns the line ``alpha0
-    + slope * h`` through the moment dispersions per lead, ``(sum(e**2) k - sum(y)) /
-    sum(m**2)`` with the in-sample degrees-of-freedom correction ``k = n / (n - n_params)``,
-    for the target periods of each day type (``cls`` 0 and 1; shape ``(2, series)``; a type
-    with fewer than ``_MIN_OOS_CELLS`` cells at the longest lead gets the line of all periods),
-    the mean scaled absolute error and the number of scored cells at the longest lead.
+    ``_OOS_ORIGINS`` periods). Yields ``(i, h, start, pred, valid)``: the forecasts of the
+    periods ``start:`` made ``h`` periods earlier, and which of them are scored.
     """
-    T, S = y.shape
-    horizon = int(leads.max())
-    seen = np.cumsum(m, axis=0)
-    origin_ok = seen >= 2 * horizon
+    T = y.shape[0]
+    origin_ok = np.cumsum(m, axis=0) >= 2 * int(leads.max())
     first = max(0, T - 1 - _OOS_ORIGINS)
-    n_obs = seen[-1] if T else np.zeros(S)
-    k = n_obs / np.maximum(n_obs - n_params, 1.0)
-    hs = leads.astype(float)
-    # Groups of target periods: all, working days, rest days.
-    groups = np.stack([np.ones(T, dtype=bool), cls == 0, cls == 1])
-    a_h = np.full((3, leads.size, S), np.nan)
-    n_h = np.zeros((3, leads.size, S))
-    abs_sum = np.zeros(S)
     for i, h in enumerate(leads):
         if first + h >= T:
             break
         pred = mu[first + h :] * _level_at(paths, cls, first, T - h, h)
         valid = m[first + h :] & origin_ok[first : T - h]
-        err = np.where(valid, y[first + h :] - pred, 0.0)
-        abs_sum += np.abs(err).sum(axis=0)
-        for g in range(3):
-            v = valid & groups[g, first + h :, None]
-            n = v.sum(axis=0)
-            sq = np.where(v, err * err, 0.0).sum(axis=0)
-            ys = np.where(v, y[first + h :], 0.0).sum(axis=0)
-            p2 = np.where(v, pred * pred, 0.0).sum(axis=0)
-            with np.errstate(all="ignore"):
-                a_h[g, i] = np.where(n > 0, (sq * k - ys) / p2, np.nan)
-            n_h[g, i] = n
+        yield i, int(h), first + h, pred, valid
+
+
+def _oos_loss(
+    y: np.ndarray, m: np.ndarray, mu: np.ndarray, paths: np.ndarray, cls: np.ndarray,
+    leads: np.ndarray, scale: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Mean scaled absolute error of the rolling-origin forecasts (all leads), per series, and
+    the number of scored cells at the longest lead."""
+    abs_sum = np.zeros(y.shape[1])
+    total = np.zeros(y.shape[1])
+    n_last = np.zeros(y.shape[1])
+    for i, _h, start, pred, valid in _oos_errors(y, m, mu, paths, cls, leads):
+        abs_sum += np.where(valid, np.abs(y[start:] - pred), 0.0).sum(axis=0)
+        n = valid.sum(axis=0)
+        total += n
+        if i == leads.size - 1:
+            n_last = n
+    with np.errstate(all="ignore"):
+        loss = np.where(total > 0, abs_sum / scale / total, np.nan)
+    return loss, n_last
+
+
+def _oos_dispersion(
+    y: np.ndarray, m: np.ndarray, mu: np.ndarray, paths: np.ndarray, cls: np.ndarray,
+    leads: np.ndarray, n_params: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Dispersion of the rolling-origin forecasts by lead: ``alpha0 + slope * h`` per day type.
+
+    The moment dispersion at each lead, ``(sum(e**2) k - sum(y)) / sum(m**2)`` with the
+    in-sample degrees-of-freedom correction ``k = n / (n - n_params)``, for the target periods
+    of each day type (``cls`` 0 and 1), and a line through them weighted by the cells (slope
+    >= 0). A day type with fewer than ``_MIN_OOS_CELLS`` cells at the longest lead gets the
+    line of all periods. Returns ``alpha0`` and ``slope``, each ``(2, series)``.
+    """
+    S = y.shape[1]
+    n_obs = m.sum(axis=0)
+    k = n_obs / np.maximum(n_obs - n_params, 1.0)
+    hs = leads.astype(float)
+    # Sums by target day type; all periods = their total.
+    sums = np.zeros((4, 2, leads.size, S))  # (n, e**2, y, m**2) x day type x lead x series
+    for i, _h, start, pred, valid in _oos_errors(y, m, mu, paths, cls, leads):
+        yv = np.where(valid, y[start:], 0.0)
+        sq = np.where(valid, (yv - pred) ** 2, 0.0)
+        p2 = np.where(valid, pred * pred, 0.0)
+        rest = (cls[start:] == 1)[:, None]
+        for c, sel in ((0, ~rest), (1, rest)):
+            sums[0, c, i] = (valid & sel).sum(axis=0)
+            sums[1, c, i] = np.where(sel, sq, 0.0).sum(axis=0)
+            sums[2, c, i] = np.where(sel, yv, 0.0).sum(axis=0)
+            sums[3, c, i] = np.where(sel, p2, 0.0).sum(axis=0)
+    n_h, sq_h, y_h, p2_h = (np.concatenate([x.sum(axis=0, keepdims=True), x]) for x in sums)
+    with np.errstate(all="ignore"):
+        a_h = np.where(n_h > 0, (sq_h * k - y_h) / p2_h, np.nan)  # (all/work/rest, lead, S)
     w = np.where(np.isfinite(a_h), n_h, 0.0)
     a_h = np.nan_to_num(a_h, nan=0.0, posinf=0.0, neginf=0.0)
     wsum = np.maximum(w.sum(axis=1), 1e-12)
@@ -780,12 +825,7 @@ def _oos_dispersion(
     slope = np.clip(np.where(var > 0, cov / np.maximum(var, 1e-12), 0.0), 0.0, None)
     alpha0 = abar - slope * hbar
     enough = n_h[1:, -1] >= _MIN_OOS_CELLS
-    alpha0 = np.where(enough, alpha0[1:], alpha0[0])
-    slope = np.where(enough, slope[1:], slope[0])
-    total = n_h[0].sum(axis=0)
-    with np.errstate(all="ignore"):
-        loss = np.where(total > 0, abs_sum / scale / total, np.nan)
-    return alpha0, slope, loss, n_h[0, -1]
+    return np.where(enough, alpha0[1:], alpha0[0]), np.where(enough, slope[1:], slope[0])
 
 
 def _pit_share(
