@@ -200,7 +200,7 @@ def test_weather_aligned_not_filled():
         (("2024-01-01", "2024-02-01"), {}, "start, end, freq"),
         (pd.DatetimeIndex(["2024-01-01", "2024-01-02", "2024-01-05"]), {}, "cannot tell"),
         (pd.DatetimeIndex(["2024-01-01"]), {}, "cannot tell"),
-        (("2099-01-01", "2099-01-05", "D"), {}, "does not cover CN for years \\[2099\\]"),
+        (("1900-01-01", "1900-01-05", "D"), {}, "does not cover CN for years \\[1900\\]"),
         (("2024-01-01", "2024-01-05", "D"), {"heating_season": ("11/15", "04-05")}, "MM-DD"),
         (("2024-01-01", "2024-01-05", "D"), {"country": "XX"}, "no country 'XX'"),
         (pd.date_range("2024-01-01", periods=3, freq="D", tz="UTC"), {}, "naive local"),
@@ -234,3 +234,34 @@ def test_makeup_day_across_year_boundary():
     cal = calendar(("2001-12-29", "2001-12-29", "D"))
     assert cal["makeup_workday"].item() and cal["working_day"].item()
     assert dt.date(2001, 12, 29).weekday() == 5
+
+
+def test_undecreed_year_uses_statutory_holidays_and_says_so():
+    """A year without decreed make-up workdays (here 2099) gets the rule-based statutory
+    holidays, no make-up days, a warning and an attribute; ``undecreed="raise"`` refuses it."""
+    with pytest.warns(UserWarning, match=r"no make-up working days .* CN in \[2099\]"):
+        cal = calendar(("2099-01-01", "2099-12-31", "D"), city="qingdao")
+    assert cal.attrs["undecreed_years"] == "2099"
+    assert not cal["makeup_workday"].values.any()
+    hol = cal["holiday"].to_series()
+    assert hol["2099-01-01"] and hol["2099-10-01"] and hol["2099-05-01"]
+    assert 7 <= int(hol.sum()) <= 30
+    # working days follow: statutory holidays off, weekends off
+    wd = cal["working_day"].to_series()
+    assert not wd["2099-10-01"]
+    ordinary = pd.Timestamp("2099-10-14")  # no holiday near: working iff a weekday
+    assert bool(wd[ordinary]) == (ordinary.day_of_week < 5)
+    with pytest.raises(ValueError, match=r"does not cover CN for years \[2099\].*undecreed='warn'"):
+        calendar(("2099-01-01", "2099-01-05", "D"), city="qingdao", undecreed="raise")
+    with pytest.raises(ValueError, match="undecreed must be"):
+        calendar(("2025-01-01", "2025-01-05", "D"), city="qingdao", undecreed="ignore")
+
+
+def test_decreed_years_carry_no_undecreed_attribute(recwarn):
+    cal = calendar(("2025-01-20", "2025-02-10", "D"), city="qingdao")
+    assert "undecreed_years" not in cal.attrs
+    assert cal["makeup_workday"].sel(time="2025-01-26").item()
+    assert not [w for w in recwarn if "make-up" in str(w.message)]
+    # a country without decrees (US) never gets the attribute, whatever the year
+    us = calendar(("2099-01-01", "2099-01-05", "D"), city=None, country="US")
+    assert "undecreed_years" not in us.attrs and us["holiday"].values[0]

@@ -15,6 +15,7 @@ returning a calendar without 调休. (Release that first lists them: 0.61 for 20
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -197,8 +198,9 @@ def _lists_makeup_days(country: str, year: int) -> bool:
     return any(d.year == year for d in getattr(h, "weekend_workdays", set()))
 
 
-def _covered_years(country: str, years: list[int]) -> list[int]:
-    """Years of ``years`` the ``holidays`` release does not cover for ``country``."""
+def _covered_years(country: str, years: list[int]) -> tuple[list[int], list[int]]:
+    """Years of ``years`` the ``holidays`` release does not cover for ``country``: outside its
+    range, and (countries with decreed make-up workdays) without any make-up day listed."""
     try:
         probe = holidays.country_holidays(country)
     except NotImplementedError:
@@ -206,31 +208,44 @@ def _covered_years(country: str, years: list[int]) -> list[int]:
     first = getattr(probe, "start_year", 1)
     last = getattr(probe, "end_year", 9999)
     bad = [y for y in years if not first <= y <= last]
+    undecreed = []
     if country in DECREED_WORKDAY_COUNTRIES:
-        for year in years:
-            if year not in bad and not _lists_makeup_days(country, year):
-                bad.append(year)
-    return sorted(bad)
+        undecreed = [y for y in years if y not in bad and not _lists_makeup_days(country, y)]
+    return sorted(bad), undecreed
 
 
 def _holiday_days(
-    days: pd.DatetimeIndex, country: str | None, language: str | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Daily (holiday, makeup_workday, holiday_name) for ``country`` (None: no holidays)."""
+    days: pd.DatetimeIndex, country: str | None, language: str | None, undecreed: str = "warn"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+    """Daily (holiday, makeup_workday, holiday_name) for ``country`` (None: no holidays), and
+    the years whose make-up workdays are not decreed yet (see :func:`calendar`)."""
     n = len(days)
+    if undecreed not in ("warn", "raise"):
+        raise ValueError(f"undecreed must be 'warn' or 'raise', got {undecreed!r}")
     if country is None:
-        return np.zeros(n, bool), np.zeros(n, bool), np.full(n, "", dtype=object)
+        return np.zeros(n, bool), np.zeros(n, bool), np.full(n, "", dtype=object), []
     years = sorted(set(days.year.tolist()))
-    bad = _covered_years(country, years)
+    bad, pending = _covered_years(country, years)
+    if pending and undecreed == "raise":
+        bad = sorted(bad + pending)
     if bad:
         extra = (
             " (its make-up working days are decreed a year at a time; a newer release may list "
-            "them)"
-            if country in DECREED_WORKDAY_COUNTRIES
+            "them, or pass undecreed='warn' to use the statutory holidays alone)"
+            if set(bad) & set(pending)
             else ""
         )
         raise ValueError(
             f"holidays {holidays.__version__} does not cover {country} for years {bad}{extra}"
+        )
+    if pending:
+        warnings.warn(
+            f"holidays {holidays.__version__} lists no make-up working days (调休) for "
+            f"{country} in {pending}: they are decreed a year at a time. Those years get the "
+            "statutory holidays by rule only (no make-up workdays, no bridging days off); "
+            "recorded in attrs['undecreed_years']. A newer holidays release may list them.",
+            UserWarning,
+            stacklevel=3,
         )
     # Always name the language: without it ``holidays`` follows the process locale, which would
     # make holiday_name (and files written from it) differ between machines.
@@ -243,7 +258,7 @@ def _holiday_days(
     holiday = names != ""
     workdays = getattr(h, "weekend_workdays", set())
     makeup = np.array([d in workdays for d in dates], dtype=bool)
-    return holiday, makeup, names
+    return holiday, makeup, names, pending
 
 
 def _weather_daily(weather: Any, days: pd.DatetimeIndex) -> pd.DataFrame:
@@ -298,6 +313,7 @@ def calendar(
     tourist_season: tuple[str, str] | None = _FROM_CITY,
     weather: Any = None,
     language: str | None = None,
+    undecreed: str = "warn",
 ) -> xr.Dataset:
     """Calendar regressors for a cube's time axis.
 
@@ -322,6 +338,12 @@ def calendar(
         each period. Periods without any data stay NaN and are listed in ``attrs``.
     language
         Language of ``holiday_name`` (``holidays`` codes, e.g. ``"en_US"``); default the country's.
+    undecreed
+        Years in which a country that decrees its make-up workdays a year at a time (China) has
+        none listed yet — typically next year, when forecasting past December: ``"warn"``
+        (default) uses the statutory holidays the ``holidays`` package computes by rule, without
+        make-up workdays or bridging days off, warns, and lists the years in
+        ``attrs["undecreed_years"]``; ``"raise"`` raises a ValueError.
 
     Returns
     -------
@@ -336,8 +358,9 @@ def calendar(
     Raises
     ------
     ValueError
-        Irregular or unsupported time axis, bad season strings, or a year the ``holidays``
-        release does not cover (for China: no make-up working days listed for it).
+        Irregular or unsupported time axis, bad season strings, or a year outside the
+        ``holidays`` release's range (or, with ``undecreed="raise"``, a year without decreed
+        make-up workdays).
 
     Examples
     --------
@@ -369,7 +392,7 @@ def calendar(
         country = str(country).upper()
 
     days = _daily_span(index, freq)
-    holiday, makeup, names = _holiday_days(days, country, language)
+    holiday, makeup, names, pending = _holiday_days(days, country, language, undecreed)
     weekend = days.day_of_week.to_numpy() >= 5
     makeup &= weekend  # by definition a make-up day is a weekend day worked
     daily: dict[str, np.ndarray] = {
@@ -407,6 +430,8 @@ def calendar(
         "heating_season": "..".join(heating_season) if heating_season else "none",
         "tourist_season": "..".join(tourist_season) if tourist_season else "none",
     }
+    if pending:
+        attrs["undecreed_years"] = ", ".join(str(y) for y in pending)
     if conf.get("timezone"):
         attrs["timezone"] = conf["timezone"]
 
