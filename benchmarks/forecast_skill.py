@@ -105,6 +105,22 @@ def summary(results: Mapping[str, tuple[BacktestResult, float]],
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
+def week_on_week_change(counts: xr.DataArray, first_test: Any) -> dict[str, float]:
+    """``|log((y_t + 1) / (y_{t-7} + 1))|`` over all series, before and from ``first_test``:
+    median and mean. A model-free measure of how turbulent the training and test stretches are
+    (the central intervals of a test stretch calmer than training cover more than nominal)."""
+    y = counts.transpose("time", ...).values.reshape(counts.sizes["time"], -1).astype(float)
+    change = np.abs(np.log1p(y[7:]) - np.log1p(y[:-7]))
+    times = pd.DatetimeIndex(counts["time"].values[7:])
+    test = times >= pd.Timestamp(first_test)
+    return {
+        "train_median": float(np.nanmedian(change[~test])),
+        "test_median": float(np.nanmedian(change[test])),
+        "train_mean": float(np.nanmean(change[~test])),
+        "test_mean": float(np.nanmean(change[test])),
+    }
+
+
 def result_line(tables: Mapping[str, pd.DataFrame]) -> str:
     """The final ``RESULT`` line: scores averaged over the data sets."""
     def mean(model: str, col: str) -> float:
@@ -150,6 +166,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
         print("origins:", ", ".join(o.strftime("%Y-%m-%d") for o in origins))
         table = summary(results)
         print(table.to_string())
+        c = week_on_week_change(counts, origins[0] + pd.Timedelta(days=1))
+        print(f"week-on-week change |log ratio|, training -> test windows: median "
+              f"{c['train_median']:.3f} -> {c['test_median']:.3f}, mean {c['train_mean']:.3f} "
+              f"-> {c['test_mean']:.3f}")
         tables[label] = table
     print("\ntargets: default <= prophet on MASE and pinball on both data sets; "
           "default 80% coverage in [0.75, 0.85]")

@@ -293,3 +293,13 @@ def test_benchmark_loads_brooklyn(brooklyn_noise_path):
     counts, reg = bench.brooklyn_data(brooklyn_noise_path)
     assert counts.sizes["time"] == 365 and reg.sizes["time"] == 365
     assert int(counts.sum()) == 86040
+
+
+def test_week_on_week_change_known_answer():
+    bench = _benchmark_module()
+    t = pd.date_range("2024-01-01", periods=21, freq="D")
+    y = np.r_[np.full(7, 3.0), np.full(7, 7.0), np.full(7, 7.0)]  # change only into week 2
+    da = xr.DataArray(y, coords={"time": t}, dims="time")
+    c = bench.week_on_week_change(da, "2024-01-15")
+    assert c["train_median"] == pytest.approx(np.log(8 / 4))  # days 8..14 vs 1..7
+    assert c["test_median"] == 0.0 and c["test_mean"] == 0.0
