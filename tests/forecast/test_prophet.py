@@ -97,3 +97,25 @@ def test_bad_backend(small):
     da, _ = small
     with pytest.raises(ValueError, match="backend"):
         ProphetForecaster(backend="spark").fit(da)
+
+
+def test_parallel_fit_prints_nothing_about_plotly():
+    """Unpickling fitted models in the parent imports prophet; that must not write prophet's
+    "Importing plotly failed" error to stderr (a fresh interpreter, so prophet is not loaded)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np, pandas as pd, xarray as xr\n"
+        "from predgov.forecast import ProphetForecaster\n"
+        "t = pd.date_range('2024-01-01', periods=60, freq='D')\n"
+        "y = np.random.default_rng(0).poisson(20.0, (60, 2)).astype(float)\n"
+        "da = xr.DataArray(y, coords={'time': t, 's': ['a', 'b']}, dims=('time', 's'))\n"
+        "ProphetForecaster(n_jobs=2, progress=False, uncertainty_samples=50).fit(da).predict(3)\n"
+        "print('fitted')\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=300, check=False)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "fitted" in run.stdout
+    assert "plotly" not in run.stderr.lower(), run.stderr

@@ -251,6 +251,9 @@ class ProphetForecaster(Forecaster):
             raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         if not tasks:
             return []
+        # Fitted models come back pickled: unpickling them imports prophet here, so import it
+        # (quietly: no "Importing plotly failed" on stderr) before any worker returns.
+        _import_prophet()
         if self.backend == "dask":
             from distributed import as_completed
 
