@@ -344,3 +344,6 @@ def test_level_by_is_validated():
     da, *_ = _drifting_weekend(14, s=2)
     with pytest.raises(ValueError, match="level_by"):
         NBGLM(level_by="weekday").fit(da)
+    weekly = da.resample(time="W-MON", label="left", closed="left").sum()
+    with pytest.raises(ValueError, match="level_by"):
+        NBGLM(level_by="weekday").fit(weekly)

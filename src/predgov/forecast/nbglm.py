@@ -295,13 +295,12 @@ class NBGLM(Forecaster):
 
     def _level_modes(self) -> tuple[str, ...]:
         """Candidate level structures: ``"shared"`` and/or ``"daytype"``."""
-        if self.freq_ != "D" or self.level_by == "shared":
-            return ("shared",)
-        if self.level_by == "daytype":
-            return ("daytype",)
-        if self.level_by == "auto":
-            return ("shared", "daytype")
-        raise ValueError(f"level_by must be 'auto', 'shared' or 'daytype', got {self.level_by!r}")
+        choices = {"shared": ("shared",), "daytype": ("daytype",), "auto": ("shared", "daytype")}
+        if self.level_by not in choices:
+            raise ValueError(
+                f"level_by must be 'auto', 'shared' or 'daytype', got {self.level_by!r}"
+            )
+        return choices[self.level_by] if self.freq_ == "D" else ("shared",)
 
     # ------------------------------------------------------------------ fit
     def _fit(self, values: np.ndarray, X: np.ndarray | None) -> None:
