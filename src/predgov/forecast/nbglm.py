@@ -743,13 +743,14 @@ def _naive_mae(y: np.ndarray) -> np.ndarray:
 
 def _oos_errors(
     y: np.ndarray, m: np.ndarray, mu: np.ndarray, paths: np.ndarray, cls: np.ndarray,
-    leads: np.ndarray,
+    leads: np.ndarray, stride: int = 1,
 ) -> Any:  # fmt: skip
     """Rolling-origin forecasts of ``mu * level`` inside the training periods, lead by lead.
 
     Origins are the periods after the first ``2 * max(leads)`` observed ones (at most the last
-    ``_OOS_ORIGINS`` periods). Yields ``(i, h, start, pred, valid)``: the forecasts of the
-    periods ``start:`` made ``h`` periods earlier, and which of them are scored.
+    ``_OOS_ORIGINS`` periods; every ``stride``-th). Yields ``(i, h, start, pred, valid)``: the
+    forecasts of the periods ``start::stride`` made ``h`` periods earlier, and which of them
+    are scored.
     """
     T = y.shape[0]
     origin_ok = np.cumsum(m, axis=0) >= 2 * int(leads.max())
@@ -757,8 +758,8 @@ def _oos_errors(
     for i, h in enumerate(leads):
         if first + h >= T:
             break
-        pred = mu[first + h :] * _level_at(paths, cls, first, T - h, h)
-        valid = m[first + h :] & origin_ok[first : T - h]
+        pred = mu[first + h :: stride] * _level_at(paths, cls, first, T - h, h, stride)
+        valid = m[first + h :: stride] & origin_ok[first : T - h : stride]
         yield i, int(h), first + h, pred, valid
 
 
@@ -838,19 +839,12 @@ def _pit_share(
     of its target period's day type (``(2, S)`` each). Returns ``(len(grid), S)`` shares and
     cells per series.
     """
-    T, S = y.shape
-    horizon = int(leads.max())
-    origin_ok = np.cumsum(m, axis=0) >= 2 * horizon
-    first = max(0, T - 1 - _OOS_ORIGINS)
+    S = y.shape[1]
     below = np.zeros((grid.size, S))
     count = np.zeros(S)
-    for h in leads:
-        if first + h >= T:
-            break
-        pred = mu[first + h :: stride] * _level_at(paths, cls, first, T - h, h, stride)
-        valid = m[first + h :: stride] & origin_ok[first : T - h : stride]
-        yy = np.where(valid, y[first + h :: stride], 0.0)
-        c = cls[first + h :: stride]
+    for _i, h, start, pred, valid in _oos_errors(y, m, mu, paths, cls, leads, stride):
+        yy = np.where(valid, y[start::stride], 0.0)
+        c = cls[start::stride]
         a = np.clip(alpha0[c] + alpha_slope[c] * h, 0.0, 10.0)
         hi, lo = _nb_cdf_pair(yy, pred, a)
         width = np.maximum(hi - lo, 1e-12)
