@@ -108,3 +108,31 @@ def test_benchmark_main_smoke(capsys):
     assert printed.strip().splitlines()[-1].startswith("RESULT pod=")
     assert "c2_pod=" in printed
     assert list(out["demo"].index) == ["ears_c2", "nb_cusum", "exceedance", "nb_cusum_level"]
+
+
+def test_calibrate_threshold_on_own_history():
+    """The threshold from a place's own history keeps alarms within the budget there, and is
+    the smallest such: a little lower breaks it (known answer from counting alarms)."""
+    from predgov.warn import calibrate_threshold, detect
+
+    hist = nb_baseline(12, periods=2 * 365, seed=4)
+    years = 12 * (hist.sizes["time"] - 59) / 365.25  # series-years scored from 2022-03-01
+    for method, budget in (("ears_c2", 1.0), ("nb_cusum", 2.0)):
+        h = calibrate_threshold(hist, method, budget, start="2022-03-01")
+        alarms = detect(hist, method, start="2022-03-01", threshold=h)["alarm"]
+        assert int(alarms.sum()) <= budget * years
+        lower = detect(hist, method, start="2022-03-01", threshold=h * 0.9)["alarm"]
+        assert int(lower.sum()) > budget * years
+
+
+def test_calibrate_threshold_refuses_bad_input():
+    from predgov.warn import calibrate_threshold
+
+    hist = nb_baseline(2, periods=200, seed=5)
+    with pytest.raises(ValueError, match="fa_per_year"):
+        calibrate_threshold(hist, "ears_c2", -1.0)
+    with pytest.raises(ValueError, match="fa_per_year"):
+        calibrate_threshold(hist, "ears_c2", float("nan"))
+    masked = hist.where(hist["time"] > hist["time"][100])
+    with pytest.raises(ValueError, match="no observed periods"):
+        calibrate_threshold(masked, "ears_c2", 1.0, end=str(hist["time"].values[50])[:10])

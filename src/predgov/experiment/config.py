@@ -173,8 +173,16 @@ class WarnConfig:
     board_day: str | None = None
     # Only alerts starting in the last `recent_days` periods go into alerts_recent.csv.
     recent_days: int = 30
+    # Alarm threshold calibrated on the place's own history: at most this many alarms per
+    # series-year over the calibration stretch (null = the detector's default threshold, which
+    # was calibrated on the synthetic demo city).
+    calibrate_fa: float | None = None
+    # Last day of the calibration stretch; null = the day before the last `recent_days` days.
+    calibrate_end: str | None = None
 
     def __post_init__(self) -> None:
+        import math
+
         from predgov.warn import DETECTORS
 
         names = sorted([*DETECTORS, "default"])
@@ -186,6 +194,13 @@ class WarnConfig:
             _fail("warn.recent_days", f"must be >= 1, got {self.recent_days}")
         if self.board_day is not None:
             _check_dates("warn.board_day", self.board_day, self.board_day)
+        if self.calibrate_fa is not None:
+            if not (math.isfinite(self.calibrate_fa) and self.calibrate_fa >= 0):
+                _fail("warn.calibrate_fa", f"must be a number >= 0, got {self.calibrate_fa}")
+            if "threshold" in self.params:
+                _fail("warn.calibrate_fa", "set either warn.params.threshold or calibrate_fa")
+        if self.calibrate_end is not None:
+            _check_dates("warn.calibrate_end", self.calibrate_end, self.calibrate_end)
 
 
 @dataclass

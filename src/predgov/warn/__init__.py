@@ -26,6 +26,7 @@ from predgov.warn.detect import DEFAULT, DETECTORS, Detector, detect
 from predgov.warn.ears import ears
 from predgov.warn.evaluate import (
     calibrate,
+    calibrate_threshold,
     demo_baseline,
     evaluate,
     inject_outbreaks,
@@ -51,6 +52,7 @@ __all__ = [
     "Detector",
     "alerts",
     "calibrate",
+    "calibrate_threshold",
     "demo_baseline",
     "detect",
     "ears",

@@ -26,10 +26,13 @@ Metrics (:func:`score_alarms`), on observed cells of the evaluation range
       consecutive false alarm periods instead (what an operator sees as separate alerts);
     * **ppv**: alarm periods inside an outbreak window / all alarm periods.
 
-Calibration (:func:`calibrate`, :func:`evaluate`)
+Calibration (:func:`calibrate`, :func:`evaluate`, :func:`calibrate_threshold`)
     A detector's threshold is set to the smallest value with at most ``fa_budget`` false
     alarms per series-year on *outbreak-free training series*; detection is then measured on
     *separate* series with injected outbreaks. Every random draw is seeded.
+    :func:`calibrate_threshold` does the same on a place's own history, for use in
+    operation: the default threshold comes from the synthetic demo city, and real series
+    (NYC noise) are more irregular.
 """
 
 from __future__ import annotations
@@ -503,6 +506,46 @@ def calibrate(
     if allowed >= len(scores):
         return float(scores[-1]) - 1e-9 if len(scores) else math.inf
     return float(scores[allowed])
+
+
+def calibrate_threshold(
+    counts: xr.Dataset | xr.DataArray,
+    method: str = "default",
+    fa_per_year: float = 1.0,
+    *,
+    start: object = None,
+    end: object = None,
+    city: str | None = None,
+    regressors: Any = None,
+    pool: str | None = "category",
+    **params: Any,
+) -> float:
+    """Threshold with at most ``fa_per_year`` alarms per series-year on a place's own history.
+
+    The detector runs over ``start..end`` of ``counts`` (earlier data serve as its history) and
+    every alarm there counts as false, so real events in the stretch raise the threshold: the
+    result is conservative, and a stretch without known incidents is the right input. Pass the
+    result as ``detect(..., threshold=...)``. ``city``, ``regressors``, ``pool`` and
+    ``params`` as for :func:`~predgov.warn.detect`.
+
+    Examples
+    --------
+    >>> t = pd.date_range("2023-01-01", periods=400, freq="D")
+    >>> y = np.random.default_rng(0).poisson(20.0, (400, 3))
+    >>> da = xr.DataArray(y, coords={"time": t, "s": list("abc")}, dims=("time", "s"))
+    >>> h = calibrate_threshold(da, "ears_c2", fa_per_year=2.0)
+    >>> from predgov.warn import detect
+    >>> n = int(detect(da, "ears_c2", threshold=h)["alarm"].sum())
+    >>> n <= 2.0 * 3 * 400 / 365.25
+    True
+    """
+    if not (np.isfinite(fa_per_year) and fa_per_year >= 0):
+        raise ValueError(f"fa_per_year must be a finite number >= 0, got {fa_per_year!r}")
+    scored = run(counts, method, start=start, end=end, city=city, regressors=regressors,
+                 pool=pool, **params)  # fmt: skip
+    if not scored.observed[scored.start : scored.end].any():
+        raise ValueError("no observed periods to calibrate on in start..end")
+    return float(calibrate(scored, fa_per_year))
 
 
 def evaluate(

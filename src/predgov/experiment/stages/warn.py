@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import xarray as xr
@@ -12,6 +14,33 @@ from predgov.experiment.config import VizConfig, WarnConfig
 from predgov.experiment.stages.data import figure_date, save_and_close
 
 
+def calibrate_on_history(cfg: WarnConfig, cube: xr.Dataset, params: dict) -> dict[str, Any]:
+    """Threshold for ``cfg.calibrate_fa`` alarms per series-year on the cube's history up to
+    ``cfg.calibrate_end`` (default: before the last ``recent_days`` days); see
+    :func:`predgov.warn.calibrate_threshold`."""
+    from predgov.experiment.config import ConfigError
+    from predgov.warn import calibrate_threshold
+
+    time = pd.DatetimeIndex(cube["time"].values)
+    if cfg.calibrate_end is not None:
+        end = pd.Timestamp(cfg.calibrate_end)
+    else:
+        end = time[-1] - pd.Timedelta(days=cfg.recent_days)
+    if end < time[0]:
+        raise ConfigError(
+            f"invalid config value at 'warn.calibrate_end': the calibration stretch ends on "
+            f"{end.date()}, before the data start on {time[0].date()}"
+        )
+    threshold = calibrate_threshold(cube, cfg.method, float(cfg.calibrate_fa), end=end, **params)
+    return {
+        "method": cfg.method,
+        "threshold": threshold,
+        "fa_per_year": float(cfg.calibrate_fa),
+        "calibration_start": str(time[0].date()),
+        "calibration_end": str(min(end, time[-1]).date()),
+    }
+
+
 def run_warn_stage(
     cfg: WarnConfig,
     cube: xr.Dataset,
@@ -19,7 +48,8 @@ def run_warn_stage(
     viz: VizConfig,
     out_dir: Path,
 ) -> dict[str, Path]:
-    """Write ``alarms.nc``, the alert tables (small cells suppressed) and the alert figures."""
+    """Write ``alarms.nc``, the alert tables (small cells suppressed) and the alert figures;
+    with ``cfg.calibrate_fa`` also ``threshold.json`` (the threshold calibrated on the history)."""
     from predgov.viz.warn_figures import alert_board, alert_timeline
     from predgov.warn import detect
     from predgov.warn.alerts import alerts, publishable
@@ -36,7 +66,16 @@ def run_warn_stage(
         regressors = cube[extra]
     if regressors is not None:
         params.setdefault("regressors", regressors)
+    calibration = None
+    if cfg.calibrate_fa is not None:
+        calibration = calibrate_on_history(cfg, cube, params)
+        params["threshold"] = calibration["threshold"]
+        out["threshold"] = out_dir / "threshold.json"
+        out["threshold"].write_text(json.dumps(calibration, indent=2) + "\n", encoding="utf-8")
     alarms = detect(cube, method=cfg.method, **params)
+    if calibration is not None:
+        alarms.attrs["calibrated_threshold"] = calibration["threshold"]
+        alarms.attrs["calibration"] = json.dumps(calibration, sort_keys=True)
     out["alarms"] = out_dir / "alarms.nc"
     write_cube(alarms, out["alarms"])
 
