@@ -38,6 +38,20 @@ def conf_dir() -> Path:
     return path
 
 
+def experiments_dir() -> Path:
+    """The ``experiments/`` folder of the source tree: Hydra's search path entry for the
+    ``experiment`` config group (``predgov +experiment=NAME`` reads
+    ``experiments/experiment/NAME.yaml``; added by the ``hydra_plugins.predgov_experiments``
+    search-path plugin).
+
+    Examples
+    --------
+    >>> (experiments_dir() / "experiment").is_dir()
+    True
+    """
+    return _REPO_ROOT / "experiments"
+
+
 def shared_data_dir() -> Path | None:
     """The shared real-data folder, or None when it cannot be found.
 

@@ -185,3 +185,18 @@ def test_no_personal_data_in_any_output(tmp_path, suffix, pseudonymise):
     assert prov["inputs"]["records"]["sha256"] == sha256_file(source)
     records = pd.read_parquet(run / "records.parquet")
     assert ("phone_pid" in records.columns) == pseudonymise
+
+
+def test_brooklyn_experiment_runs_end_to_end(tmp_path, brooklyn_noise_path):
+    """`predgov +experiment=brooklyn_noise`: real data, 28-day forecast, alarm threshold
+    calibrated on Brooklyn's own history, no simulation; the override is recorded."""
+    run = run_predgov(tmp_path / "bk", "+experiment=brooklyn_noise")
+    files = _files(run)
+    assert "warn/threshold.json" in files and "forecast/forecast.nc" in files
+    assert not any(name.startswith("sim/") for name in files)
+    info = json.loads(files["warn/threshold.json"].read_text(encoding="utf-8"))
+    assert info["fa_per_year"] == 1.0 and info["threshold"] > 0
+    fc = xr.open_dataset(files["forecast/forecast.nc"])
+    assert fc.sizes["time"] == 28
+    fc.close()
+    assert "+experiment=brooklyn_noise" in files[".hydra/overrides.yaml"].read_text()

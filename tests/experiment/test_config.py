@@ -13,7 +13,7 @@ from predgov.experiment.config import (
     register_configs,
     validate,
 )
-from predgov.paths import conf_dir
+from predgov.paths import conf_dir, experiments_dir
 
 register_configs()
 register_resolvers()
@@ -88,3 +88,26 @@ def test_sim_seed_follows_the_run_seed():
 def test_wrong_type_is_refused_at_composition():
     with pytest.raises(Exception, match="seed"):
         _compose(["data.seed=abc"])
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.stem for p in (experiments_dir() / "experiment").glob("*.yaml"))
+)
+def test_every_experiment_composes_and_validates(name, brooklyn_noise_path):
+    """`predgov +experiment=NAME` finds experiments/experiment/NAME.yaml through the search-path
+    plugin, and the composed config validates."""
+    cfg = validate(_compose([f"+experiment={name}"]))
+    assert cfg.seed == 0
+    if name == "brooklyn_noise":
+        assert isinstance(cfg.data, FileDataConfig) and cfg.warn.calibrate_fa == 1.0
+        assert cfg.forecast.horizon == 28 and not cfg.sim.enabled
+    if name == "demo_weekly":
+        assert cfg.data.cube.freq == "W-MON" and cfg.forecast.horizon == 13
+
+
+def test_experiments_exist_and_unknown_ones_fail():
+    assert (experiments_dir() / "experiment" / "brooklyn_noise.yaml").is_file()
+    from hydra.errors import MissingConfigException
+
+    with pytest.raises(MissingConfigException):
+        _compose(["+experiment=no_such_question"])

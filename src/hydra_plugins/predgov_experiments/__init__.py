@@ -1,0 +1,1 @@
+"""Hydra search-path plugin: puts predgov's ``experiments/`` folder on the config search path."""
