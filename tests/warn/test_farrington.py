@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from predgov.warn import detect
 from predgov.warn.farrington import farrington
 
 
@@ -118,3 +119,24 @@ def test_short_or_empty_history_gives_nan_not_error():
     out = farrington(np.zeros((10, 2)), t, "MS")
     assert np.isnan(out["expected"]).all()
     assert not (out["score"] > out["threshold"]).any()
+
+
+def test_seasonal_on_off_series_does_not_break_the_fit():
+    """Weekly heating complaints are zero half the year: the Poisson fit is in separation (the
+    zero seasonal levels go to minus infinity) and its information matrix became exactly
+    singular. Regression: the weekly demo city crashed in numpy.linalg (the weekly default
+    detector). It must give the season's level in season and ~0 in summer."""
+    from predgov.data.cube import resample_counts
+    from predgov.data.demo import demo_city
+
+    wk = resample_counts(demo_city(0, categories=["heating", "parking"]), "W-MON")
+    out = detect(wk, "farrington")
+    heating = out["expected"].sel(category="heating")
+    assert np.isfinite(heating).sum() > 10 * 52  # fitted for every district after year one
+    months = heating["time"].dt.month
+    summer = heating.where((months >= 6) & (months <= 8)).max()
+    assert float(summer) < 1.0
+    ratio = (heating / wk["counts"].sel(category="heating")).where(months == 1)
+    assert float(ratio.median()) == pytest.approx(1.0, abs=0.2)
+    assert float(ratio.min()) > 0.5 and float(ratio.max()) < 2.0  # no wild extrapolation
+    assert np.isfinite(out["expected"].sel(category="parking").isel(time=slice(60, None))).all()

@@ -71,12 +71,13 @@ def _irls(
     beta: np.ndarray,
     max_iter: int = 30,
     tol: float = 1e-6,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Poisson log-link IRLS for many series sharing a design matrix.
 
     ``X (n, p)``; ``Y (n, S)`` with zeros where unobserved; ``weight (n, S)`` prior weights
     (0 = unobserved); ``colmask (S, p)`` which columns each series uses; ``beta (S, p)`` start.
-    Returns ``beta``, fitted ``mu (n, S)`` and the inverse information ``(S, p, p)``.
+    Returns ``beta``, fitted ``mu (n, S)``, the inverse information ``(S, p, p)`` and whether
+    each series converged (its fitted means moved less than ``tol`` in the last iteration).
     """
     p = X.shape[1]
     S = Y.shape[1]
@@ -106,13 +107,39 @@ def _irls(
         z = eta + (Y - mu) / mu
         A = information(W)
         rhs = (X.T @ (W * z)).T * cm
-        beta = np.linalg.solve(A, rhs[..., None])[..., 0]
+        beta = _solve(A, rhs)
     eta = np.clip(X @ beta.T, -30.0, 30.0)
     mu = np.exp(eta)
+    if mu_old is None:
+        converged = np.ones(S, dtype=bool)
+    else:
+        converged = np.max(np.abs(mu - mu_old) / (mu + 0.1), axis=0) < tol
     W = weight * mu
     A = information(W)
-    cov = np.linalg.inv(A) * outer
-    return beta, mu, cov
+    cov = np.linalg.inv(A + _ridge(A)) * outer
+    return beta, mu, cov, converged
+
+
+def _ridge(A: np.ndarray) -> np.ndarray:
+    """A ridge of 1e-10 times each system's largest diagonal entry.
+
+    The fixed 1e-9 ridge of :func:`_irls` vanishes below float64 resolution when the
+    information entries are ~1e8 (busy series); a series whose counts are all zero in some
+    seasonal levels (heating complaints in summer: the Poisson fit drives those levels to minus
+    infinity) then gives an exactly singular system. This scaled ridge is added only where a
+    system is singular (and to the final inverse, where it is far below rounding otherwise).
+    """
+    diag = np.diagonal(A, axis1=-2, axis2=-1)
+    scale = np.maximum(np.max(np.abs(diag), axis=-1), 1.0)
+    return (1e-10 * scale)[..., None, None] * np.eye(A.shape[-1])
+
+
+def _solve(A: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """``A[s] x[s] = rhs[s]`` for a stack of systems; singular ones get the scaled ridge."""
+    try:
+        return np.linalg.solve(A, rhs[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        return np.linalg.solve(A + _ridge(A), rhs[..., None])[..., 0]
 
 
 def _dispersion(Y, mu, weight, observed, n_params) -> np.ndarray:
@@ -132,7 +159,8 @@ def _anscombe_weights(X, Y, mu, cov, phi, observed, threshold) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         s = 1.5 * (Y ** (2.0 / 3.0) * mu ** (-1.0 / 6.0) - np.sqrt(mu))
         s = s / np.sqrt(phi[None, :] * (1.0 - lev))
-    w = np.where(observed & (s > threshold), 1.0 / s**2, 1.0) * observed
+    big = observed & (s > threshold)  # s > threshold > 0 there, so 1 / s**2 is finite
+    w = np.where(big, 1.0 / np.where(big, s, 1.0) ** 2, 1.0) * observed
     total = w.sum(0)
     scale = np.where(total > 0, observed.sum(0) / np.where(total > 0, total, 1.0), 1.0)
     return w * scale
@@ -212,35 +240,22 @@ def _fit_path(
         Yk, obsk = Y[:, ok], obs[:, ok].astype(np.float64)
         Sk = Yk.shape[1]
         colmask = np.ones((Sk, p), dtype=bool)
-        if not trend:
+        # Farrington et al. (1996): a trend needs at least three years of data (with fewer it
+        # is confounded with the seasonal levels and extrapolates wildly).
+        use_trend = trend and years >= 3
+        if not use_trend:
             colmask[:, 1] = False
         beta = np.zeros((Sk, p))
         beta[:, 0] = np.log(Yk.sum(0) / obsk.sum(0) + 1e-3)
         if beta_store is not None and names_prev == names:
             warm = np.isfinite(beta_store[ok]).all(axis=1)
             beta[warm] = beta_store[ok][warm]
-        beta, mu, cov = _irls(X, Yk, obsk, colmask, beta, max_iter)
+        beta, mu, cov, conv = _irls(X, Yk, obsk, colmask, beta, max_iter)
         weight = obsk
         if reweight:
             phi = _dispersion(Yk, mu, obsk, obsk, colmask.sum(1))
             weight = _anscombe_weights(X, Yk, mu, cov, phi, obsk > 0, weights_threshold)
-            beta, mu, cov = _irls(X, Yk, weight, colmask, beta, max_iter)
-        if trend:
-            phi = _dispersion(Yk, mu, weight, obsk, colmask.sum(1))
-            with np.errstate(invalid="ignore", divide="ignore"):
-                zt = beta[:, 1] / np.sqrt(phi * cov[:, 1, 1])
-            pval = 2.0 * stats.norm.sf(np.abs(zt))
-            drop = ~(pval < p_trend)
-            if drop.any():
-                mask2 = colmask[drop].copy()
-                mask2[:, 1] = False
-                b2, mu2, cov2 = _irls(X, Yk[:, drop], weight[:, drop], mask2, beta[drop], max_iter)
-                beta[drop], mu[:, drop], cov[drop] = b2, mu2, cov2
-                colmask[drop] = mask2
-        phi = _dispersion(Yk, mu, weight, obsk, colmask.sum(1))
-        if beta_store is None or names_prev != names:
-            beta_store = np.full((S, p), np.nan)
-        beta_store[ok], names_prev = beta, names
+            beta, mu, cov, conv = _irls(X, Yk, weight, colmask, beta, max_iter)
         # predict t0 .. t0 + stride - 1 (comparable window: level 0)
         ts = np.arange(t0, min(t0 + stride, i1))
         x0 = np.zeros((len(ts), p))
@@ -250,7 +265,26 @@ def _fit_path(
             for j, name in enumerate(names):
                 if name.startswith("dow"):
                     x0[:, j] = (dow[ts] == int(name[3:])).astype(np.float64)
+        if use_trend:
+            phi = _dispersion(Yk, mu, weight, obsk, colmask.sum(1))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                zt = beta[:, 1] / np.sqrt(phi * cov[:, 1, 1])
+            pval = 2.0 * stats.norm.sf(np.abs(zt))
+            drop = ~(pval < p_trend)
+            if drop.any():
+                mask2 = colmask[drop].copy()
+                mask2[:, 1] = False
+                b2, mu2, cov2, c2 = _irls(X, Yk[:, drop], weight[:, drop], mask2, beta[drop],
+                                          max_iter)  # fmt: skip
+                beta[drop], mu[:, drop], cov[drop], conv[drop] = b2, mu2, cov2, c2
+                colmask[drop] = mask2
+        phi = _dispersion(Yk, mu, weight, obsk, colmask.sum(1))
+        if beta_store is None or names_prev != names:
+            beta_store = np.full((S, p), np.nan)
+        beta_store[ok], names_prev = beta, names
         pred = np.exp(np.clip(x0 @ (beta * colmask).T, -30.0, 30.0))
+        # A fit that did not converge gives no baseline (as surveillance::farringtonFlexible).
+        pred[:, ~conv] = np.nan
         cols = np.flatnonzero(ok)
         mu0[np.ix_(ts, cols)] = pred
         phi_out[np.ix_(ts, cols)] = np.broadcast_to(phi, pred.shape)
