@@ -200,3 +200,18 @@ def test_brooklyn_experiment_runs_end_to_end(tmp_path, brooklyn_noise_path):
     assert fc.sizes["time"] == 28
     fc.close()
     assert "+experiment=brooklyn_noise" in files[".hydra/overrides.yaml"].read_text()
+
+
+def test_weekly_experiment_runs_every_stage(tmp_path):
+    """`predgov +experiment=demo_weekly`: the weekly cube through forecast and the weekly
+    warning default (Farrington) — which crashed on the heating series before."""
+    run = run_predgov(tmp_path / "wk", "+experiment=demo_weekly")
+    files = _files(run)
+    alarms = xr.open_dataset(files["warn/alarms.nc"])
+    assert alarms.attrs["detector"] == "farrington" and alarms.attrs["freq"] == "W-MON"
+    expected = alarms["expected"].isel(time=slice(60, None))
+    assert bool(np.isfinite(expected).all())
+    alarms.close()
+    fc = xr.open_dataset(files["forecast/forecast.nc"])
+    assert fc.sizes["time"] == 13
+    fc.close()
