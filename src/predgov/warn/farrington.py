@@ -10,8 +10,10 @@ model is fitted to the history of every series at once:
   periods" window of ``2w+1`` periods around ``t0`` in each past year; the rest of each year is
   cut into ``no_periods - 1`` equal blocks by phase relative to ``t0``. Daily data also get a
   day-of-week factor (``weekday=True``, a predgov extension: the hotline weekly cycle is strong).
-* **Trend**: a linear time term, kept for a series only where it is significant
-  (two-sided ``p < p_trend``), as in Noufaily et al.
+* **Trend**: a linear time term, fitted only when at least three years of reference data
+  exist (Farrington et al. 1996, ``surveillance``'s ``atLeastThreeYears``) and kept for a
+  series only where it is significant (two-sided ``p < p_trend``), as in Noufaily et al.
+  A fit that does not converge gives no expected count (no alarm) for that period.
 * **Dispersion**: ``phi = max(1, Pearson X^2 / (n - p))`` (quasi-Poisson).
 * **Down-weighting of past outbreaks**: Anscombe residuals ``s_i > 2.58`` get weight
   ``s_i^-2`` (weights renormalised to sum to ``n``) and the model is refitted.
