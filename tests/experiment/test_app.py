@@ -215,3 +215,40 @@ def test_weekly_experiment_runs_every_stage(tmp_path):
     fc = xr.open_dataset(files["forecast/forecast.nc"])
     assert fc.sizes["time"] == 13
     fc.close()
+
+
+def test_monthly_cube_runs_with_frequency_defaults(tmp_path):
+    """`data.cube.freq=MS` alone works: forecast and backtest horizons follow the frequency
+    (3 months), the monthly warning default runs, and the alert timeline of an alert grouped
+    under a parent class shows one of its categories. Asking for more backtest origins than
+    the cube holds is a config error naming the key, not a traceback."""
+    months = ["data.cube.freq=MS", "data.start=2022-01-01", "data.end=2023-12-31",
+              "sim.enabled=false"]  # fmt: skip
+    run = run_predgov(tmp_path / "ms", *months)
+    files = _files(run)
+    fc = xr.open_dataset(files["forecast/forecast.nc"])
+    assert fc.sizes["time"] == 3 and str(fc["time"].values[0])[:10] == "2024-01-01"
+    fc.close()
+    scores = pd.read_csv(files["forecast/backtest_scores.csv"])
+    assert set(scores.loc[scores["by"] == "lead", "key"].astype(int)) == {1, 2, 3}
+    assert "warn/alarms.nc" in files
+    exe = Path(sys.executable).with_name("predgov")
+    proc = subprocess.run(
+        [str(exe), f"hydra.run.dir={tmp_path / 'too_many'}", *months,
+         "forecast.backtest_origins=50"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert "forecast.backtest_origins" in proc.stderr and "only 7 origins fit" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_grouped_alert_timeline_uses_a_child_category():
+    from predgov.experiment.stages.warn import timeline_category
+
+    cube = xr.Dataset(coords={"category": ["road_damage", "parking", "heating"]})
+    row = pd.Series({"category": "transport", "children": "road_damage, parking"})
+    assert timeline_category(row, cube) == "road_damage"
+    assert timeline_category(pd.Series({"category": "heating", "children": ""}), cube) == "heating"
+    with pytest.raises(ValueError, match="not in the cube"):
+        timeline_category(pd.Series({"category": "x", "children": "y"}), cube)

@@ -126,6 +126,10 @@ class VizConfig:
             _fail("viz.dpi", f"must be >= 50, got {self.dpi}")
 
 
+#: Forecast and backtest horizons (periods) by cube frequency when the config leaves them null.
+FORECAST_DEFAULTS: dict[str, tuple[int, int]] = {"D": (90, 28), "W-MON": (13, 4), "MS": (3, 3)}
+
+
 @dataclass
 class ForecastConfig:
     """Forecast stage: model by name (``predgov.forecast.make_forecaster``), horizon, backtest."""
@@ -133,12 +137,15 @@ class ForecastConfig:
     enabled: bool = True
     model: str = "default"
     params: dict[str, Any] = field(default_factory=dict)
-    horizon: int = 90
+    # Periods ahead; null = about a season for the cube's frequency (90 days, 13 weeks, 3
+    # months: FORECAST_DEFAULTS).
+    horizon: int | None = None
     # Rolling-origin backtest: origins spaced `backtest_step` periods, each forecasting
     # `backtest_horizon` periods; the baseline (SeasonalNaive) runs on the same origins.
+    # null = by frequency (28 days, 4 weeks, 3 months; the step equals the horizon).
     backtest_origins: int = 3
-    backtest_horizon: int = 28
-    backtest_step: int = 28
+    backtest_horizon: int | None = None
+    backtest_step: int | None = None
     baseline: str = "seasonal_naive"
     # Series drawn as fan charts: "district/category" labels; empty = the busiest series.
     fan_series: list[str] = field(default_factory=list)
@@ -151,8 +158,24 @@ class ForecastConfig:
             if name not in names:
                 _fail(key, f"unknown model {name!r}; choose from {sorted(names)}")
         for key in ("horizon", "backtest_horizon", "backtest_step"):
-            if getattr(self, key) < 1:
-                _fail(f"forecast.{key}", f"must be >= 1, got {getattr(self, key)}")
+            value = getattr(self, key)
+            if value is not None and value < 1:
+                _fail(f"forecast.{key}", f"must be >= 1 (or null: by frequency), got {value}")
+
+    def periods(self, freq: str) -> tuple[int, int, int]:
+        """``(horizon, backtest_horizon, backtest_step)`` in periods of ``freq``, nulls filled
+        from :data:`FORECAST_DEFAULTS`.
+
+        Examples
+        --------
+        >>> ForecastConfig().periods("D"), ForecastConfig(horizon=6).periods("MS")
+        ((90, 28, 28), (6, 3, 3))
+        """
+        horizon, back = FORECAST_DEFAULTS.get(freq, FORECAST_DEFAULTS["D"])
+        horizon = self.horizon if self.horizon is not None else horizon
+        back = self.backtest_horizon if self.backtest_horizon is not None else back
+        step = self.backtest_step if self.backtest_step is not None else back
+        return horizon, back, step
         if self.backtest_origins < 0:
             _fail("forecast.backtest_origins", f"must be >= 0, got {self.backtest_origins}")
         bad = [s for s in self.fan_series if s.count("/") != 1]

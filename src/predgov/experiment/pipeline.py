@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from predgov.experiment.config import PredgovConfig
 from predgov.experiment.provenance import provenance, write_provenance
 from predgov.experiment.stages.data import place_calendar, run_data_stage
-from predgov.experiment.stages.forecast import future_axis, run_forecast_stage
+from predgov.experiment.stages.forecast import cube_freq, future_axis, run_forecast_stage
 from predgov.experiment.stages.sim import run_sim_stage
 from predgov.experiment.stages.warn import run_warn_stage
 
@@ -35,7 +35,7 @@ def run_pipeline(cfg: PredgovConfig, raw_cfg: DictConfig, run_dir: str | Path) -
     data, written = run_data_stage(cfg.data, cfg.viz, run_dir)
     out.update(written)
     cube = data.cube
-    horizon = cfg.forecast.horizon if cfg.forecast.enabled else 0
+    horizon = cfg.forecast.periods(cube_freq(cube))[0] if cfg.forecast.enabled else 0
     regressors = place_calendar(cfg.data, future_axis(cube, horizon))
 
     if cfg.forecast.enabled:

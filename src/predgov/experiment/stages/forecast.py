@@ -21,6 +21,25 @@ def future_axis(cube: xr.Dataset, horizon: int) -> pd.DatetimeIndex:
     return pd.date_range(times[0], periods=len(times) + horizon, freq=freq, name="time")
 
 
+def cube_freq(cube: xr.Dataset) -> str:
+    """The cube's period ("D", "W-MON", "MS") from its time attrs."""
+    return str(cube["time"].attrs.get("freq", cube.attrs.get("freq", "D")))
+
+
+def check_backtest_fits(cfg: ForecastConfig, time: np.ndarray, horizon: int, step: int) -> None:
+    """A config error naming the keys when the cube is too short for the backtest asked for."""
+    from predgov.experiment.config import ConfigError
+    from predgov.forecast.backtest import rolling_origins
+
+    try:
+        rolling_origins(time, horizon, cfg.backtest_origins, step)
+    except ValueError as err:
+        raise ConfigError(
+            f"invalid config value at 'forecast.backtest_origins': {err}; lower "
+            "forecast.backtest_origins / backtest_horizon / backtest_step, or 0 for no backtest"
+        ) from None
+
+
 def busiest_series(cube: xr.Dataset, n: int = 2) -> list[tuple[str, str]]:
     """The ``n`` (district, category) series with the most requests."""
     totals = cube["counts"].sum("time", skipna=True).stack(series=("district", "category"))
@@ -43,21 +62,23 @@ def run_forecast_stage(
     out_dir.mkdir(parents=True, exist_ok=True)
     out: dict[str, Path] = {}
     counts = cube["counts"]
+    horizon, back_horizon, back_step = cfg.periods(cube_freq(cube))
     train_reg = future_reg = None
     if regressors is not None:
         train_reg = regressors.sel(time=counts["time"])
         future_reg = regressors.isel(time=slice(counts.sizes["time"], None))
 
     model = make_forecaster(cfg.model, **cfg.params).fit(counts, regressors=train_reg)
-    forecast = model.predict(cfg.horizon, regressors=future_reg)
+    forecast = model.predict(horizon, regressors=future_reg)
     out["forecast"] = out_dir / "forecast.nc"
     write_cube(forecast, out["forecast"])
 
     if cfg.backtest_origins > 0:
+        check_backtest_fits(cfg, counts["time"].values, back_horizon, back_step)
         kwargs = dict(
-            horizon=cfg.backtest_horizon,
+            horizon=back_horizon,
             n_origins=cfg.backtest_origins,
-            step=cfg.backtest_step,
+            step=back_step,
             regressors=regressors,
         )
         result = backtest(make_forecaster(cfg.model, **cfg.params), counts, **kwargs)
@@ -79,7 +100,7 @@ def run_forecast_stage(
             forecast,
             district=district,
             category=category,
-            n_history=3 * cfg.horizon,
+            n_history=3 * horizon,
             lang=viz.lang,
             min_count=viz.min_count,
             source=cube.attrs.get("source", ""),

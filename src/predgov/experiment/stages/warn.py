@@ -96,10 +96,23 @@ def run_warn_stage(
     out.update(save_and_close(fig, out_dir / "figures" / "alert_board", viz))
     if len(table):
         top = table.iloc[0]
+        category = timeline_category(top, cube)
         start = pd.Timestamp(top["start"]) - pd.Timedelta(days=60)
         end = min(pd.Timestamp(top["end"]) + pd.Timedelta(days=30), last)
-        fig = alert_timeline(cube, alarms, district=str(top["district"]),
-                             category=str(top["category"]), lang=viz.lang, start=start, end=end,
-                             source=source, date=date)
+        fig = alert_timeline(cube, alarms, district=str(top["district"]), category=category,
+                             lang=viz.lang, start=start, end=end, source=source, date=date)
         out.update(save_and_close(fig, out_dir / "figures" / "alert_timeline", viz))
     return out
+
+
+def timeline_category(alert: pd.Series, cube: xr.Dataset) -> str:
+    """The cube category to draw for an alert row: its own, or for an alert grouped under a
+    parent class (``category`` is then the parent) its first child category."""
+    categories = {str(c) for c in cube["category"].values}
+    if str(alert["category"]) in categories:
+        return str(alert["category"])
+    children = [c.strip() for c in str(alert.get("children", "") or "").split(",")]
+    found = [c for c in children if c in categories]
+    if not found:
+        raise ValueError(f"alert category {alert['category']!r} is not in the cube")
+    return found[0]
