@@ -161,6 +161,11 @@ class ForecastConfig:
             value = getattr(self, key)
             if value is not None and value < 1:
                 _fail(f"forecast.{key}", f"must be >= 1 (or null: by frequency), got {value}")
+        if self.backtest_origins < 0:
+            _fail("forecast.backtest_origins", f"must be >= 0, got {self.backtest_origins}")
+        bad = [s for s in self.fan_series if s.count("/") != 1]
+        if bad:
+            _fail("forecast.fan_series", f"give series as 'district/category', got {bad}")
 
     def periods(self, freq: str) -> tuple[int, int, int]:
         """``(horizon, backtest_horizon, backtest_step)`` in periods of ``freq``, nulls filled
@@ -176,11 +181,6 @@ class ForecastConfig:
         back = self.backtest_horizon if self.backtest_horizon is not None else back
         step = self.backtest_step if self.backtest_step is not None else back
         return horizon, back, step
-        if self.backtest_origins < 0:
-            _fail("forecast.backtest_origins", f"must be >= 0, got {self.backtest_origins}")
-        bad = [s for s in self.fan_series if s.count("/") != 1]
-        if bad:
-            _fail("forecast.fan_series", f"give series as 'district/category', got {bad}")
 
 
 @dataclass
