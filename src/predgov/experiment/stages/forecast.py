@@ -16,9 +16,9 @@ from predgov.experiment.stages.data import figure_date, save_and_close
 
 def future_axis(cube: xr.Dataset, horizon: int) -> pd.DatetimeIndex:
     """The cube's time axis extended by ``horizon`` periods (for calendar regressors)."""
-    freq = cube["time"].attrs.get("freq", cube.attrs.get("freq"))
     times = pd.DatetimeIndex(cube["time"].values)
-    return pd.date_range(times[0], periods=len(times) + horizon, freq=freq, name="time")
+    return pd.date_range(times[0], periods=len(times) + horizon, freq=cube_freq(cube),
+                         name="time")  # fmt: skip
 
 
 def cube_freq(cube: xr.Dataset) -> str:
