@@ -133,6 +133,8 @@ def test_calibrate_threshold_refuses_bad_input():
         calibrate_threshold(hist, "ears_c2", -1.0)
     with pytest.raises(ValueError, match="fa_per_year"):
         calibrate_threshold(hist, "ears_c2", float("nan"))
+    with pytest.warns(UserWarning, match="not one alarm is allowed"):
+        calibrate_threshold(hist, "ears_c2", 1.0, end=str(hist["time"].values[60])[:10])
     masked = hist.where(hist["time"] > hist["time"][100])
     with pytest.raises(ValueError, match="no observed periods"):
         calibrate_threshold(masked, "ears_c2", 1.0, end=str(hist["time"].values[50])[:10])

@@ -38,6 +38,7 @@ Calibration (:func:`calibrate`, :func:`evaluate`, :func:`calibrate_threshold`)
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -543,8 +544,19 @@ def calibrate_threshold(
         raise ValueError(f"fa_per_year must be a finite number >= 0, got {fa_per_year!r}")
     scored = run(counts, method, start=start, end=end, city=city, regressors=regressors,
                  pool=pool, **params)  # fmt: skip
-    if not scored.observed[scored.start : scored.end].any():
+    observed = scored.observed[scored.start : scored.end]
+    if not observed.any():
         raise ValueError("no observed periods to calibrate on in start..end")
+    series_years = float(observed.sum()) / periods_per_year(scored.freq)
+    if fa_per_year * series_years < 1:
+        warnings.warn(
+            f"the calibration stretch holds {series_years:.2f} series-years: at "
+            f"{fa_per_year} alarms per series-year not one alarm is allowed, so the threshold "
+            "is just above the largest score seen there, not a measured false-alarm rate; "
+            "use a longer stretch",
+            UserWarning,
+            stacklevel=2,
+        )
     return float(calibrate(scored, fa_per_year))
 
 
