@@ -12,6 +12,7 @@ import xarray as xr
 from predgov.data.cube import write_cube
 from predgov.experiment.config import VizConfig, WarnConfig
 from predgov.experiment.stages.data import figure_date, save_and_close
+from predgov.experiment.stages.forecast import cube_freq
 
 
 def calibrate_on_history(cfg: WarnConfig, cube: xr.Dataset, params: dict) -> dict[str, Any]:
@@ -39,6 +40,14 @@ def calibrate_on_history(cfg: WarnConfig, cube: xr.Dataset, params: dict) -> dic
         "calibration_start": str(time[0].date()),
         "calibration_end": str(min(end, time[-1]).date()),
     }
+
+
+#: History shown before and after the top alert on its timeline, by cube frequency.
+TIMELINE_CONTEXT = {
+    "D": (pd.Timedelta(days=60), pd.Timedelta(days=30)),
+    "W-MON": (pd.DateOffset(weeks=16), pd.DateOffset(weeks=8)),
+    "MS": (pd.DateOffset(months=12), pd.DateOffset(months=3)),
+}
 
 
 def run_warn_stage(
@@ -97,8 +106,9 @@ def run_warn_stage(
     if len(table):
         top = table.iloc[0]
         category = timeline_category(top, cube)
-        start = pd.Timestamp(top["start"]) - pd.Timedelta(days=60)
-        end = min(pd.Timestamp(top["end"]) + pd.Timedelta(days=30), last)
+        before, after = TIMELINE_CONTEXT.get(cube_freq(cube), TIMELINE_CONTEXT["D"])
+        start = pd.Timestamp(top["start"]) - before
+        end = min(pd.Timestamp(top["end"]) + after, last)
         fig = alert_timeline(cube, alarms, district=str(top["district"]), category=category,
                              lang=viz.lang, start=start, end=end, source=source, date=date)
         out.update(save_and_close(fig, out_dir / "figures" / "alert_timeline", viz))
