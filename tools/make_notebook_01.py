@@ -1,9 +1,7 @@
 """Write notebooks/01_data.ipynb (cells kept here so the notebook stays reviewable as code)."""
 
-from pathlib import Path
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from _nb import write_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
 cells = [
     new_markdown_cell(
@@ -118,10 +116,4 @@ cells = [
     ),
 ]
 
-nb = new_notebook(cells=cells, metadata={
-    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-    "language_info": {"name": "python"},
-})
-out = Path(__file__).resolve().parents[1] / "notebooks" / "01_data.ipynb"
-nbformat.write(nb, out)
-print("wrote", out)
+write_notebook(cells, "01_data.ipynb")

@@ -1,19 +1,6 @@
 """Write notebooks/02_forecast.ipynb (cells kept here so the notebook stays reviewable as code)."""
 
-from pathlib import Path
-from textwrap import dedent
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-
-def md(text: str):
-    return new_markdown_cell(dedent(text).strip())
-
-
-def code(text: str):
-    return new_code_cell(dedent(text).strip())
-
+from _nb import code, md, write_notebook
 
 cells = [
     md("""
@@ -375,13 +362,4 @@ cells = [
     """),
 ]
 
-nb = new_notebook(
-    cells=cells,
-    metadata={
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    },
-)
-out = Path(__file__).resolve().parents[1] / "notebooks" / "02_forecast.ipynb"
-nbformat.write(nb, out)
-print("wrote", out)
+write_notebook(cells, "02_forecast.ipynb")

@@ -5,12 +5,8 @@ Cells are kept here so the notebook stays reviewable as code. Run:
     .venv/bin/python tools/make_notebook_04.py
 """
 
-from pathlib import Path
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-ROOT = Path(__file__).resolve().parents[1]
+from _nb import ROOT, write_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
 # ODD protocol (Grimm et al. 2020), one section per element. Used verbatim in the notebook and in
 # docs/ODD_simulation.md.
@@ -242,13 +238,7 @@ cells = [
     new_markdown_cell("## 5. ODD description (Grimm et al. 2020)\n\n" + odd_md),
 ]
 
-nb = new_notebook(cells=cells, metadata={
-    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-    "language_info": {"name": "python"},
-})
-out = ROOT / "notebooks" / "04_simulation.ipynb"
-nbformat.write(nb, out)
-print("wrote", out)
+write_notebook(cells, "04_simulation.ipynb")
 doc = ROOT / "docs" / "ODD_simulation.md"
 doc.parent.mkdir(exist_ok=True)
 doc.write_text(ODD_DOC, encoding="utf-8")
