@@ -35,6 +35,7 @@ import xarray as xr
 from predgov.data.calendar import calendar
 from predgov.forecast import make_forecaster
 from predgov.forecast.backtest import BacktestResult, backtest
+from predgov.forecast.metrics import interval_hit
 
 MODELS = ("seasonal_naive", "prophet", "default")
 BASELINE = "seasonal_naive"
@@ -105,6 +106,16 @@ def summary(results: Mapping[str, tuple[BacktestResult, float]],
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
+def coverage_by_origin(result: BacktestResult, level: float = 0.8) -> pd.Series:
+    """Share of the observed actuals inside the central ``level`` interval, per origin (all
+    leads and series of that origin's window): how much the headline coverage moves from one
+    window to the next."""
+    e = result.errors
+    hit = interval_hit(e["actual"], e["quantiles"], level)
+    share = hit.mean([d for d in hit.dims if d != "origin"], skipna=True)
+    return pd.Series(share.values, index=pd.DatetimeIndex(e["origin"].values), name=f"cov{level}")
+
+
 def week_on_week_change(counts: xr.DataArray, first_test: Any) -> dict[str, float]:
     """``|log((y_t + 1) / (y_{t-7} + 1))|`` over all series, before and from ``first_test``:
     median and mean. A model-free measure of how turbulent the training and test stretches are
@@ -166,6 +177,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
         print("origins:", ", ".join(o.strftime("%Y-%m-%d") for o in origins))
         table = summary(results)
         print(table.to_string())
+        print("80% coverage by origin (each a window of all leads and series):")
+        for name, (res, _) in results.items():
+            print(f"  {name:<15}" + " ".join(f"{v:.3f}" for v in coverage_by_origin(res)))
         c = week_on_week_change(counts, origins[0] + pd.Timedelta(days=1))
         print(f"week-on-week change |log ratio|, training -> test windows: median "
               f"{c['train_median']:.3f} -> {c['test_median']:.3f}, mean {c['train_mean']:.3f} "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import ClassVar
 
 import numpy as np
@@ -303,3 +304,20 @@ def test_week_on_week_change_known_answer():
     c = bench.week_on_week_change(da, "2024-01-15")
     assert c["train_median"] == pytest.approx(np.log(8 / 4))  # days 8..14 vs 1..7
     assert c["test_median"] == 0.0 and c["test_mean"] == 0.0
+
+
+def test_coverage_by_origin_known_answer():
+    bench = _benchmark_module()
+    q = np.broadcast_to(np.array([2.0, 6.0]), (2, 3, 2)).copy()  # (origin, lead, quantile)
+    errors = xr.Dataset(
+        {
+            "actual": (("origin", "lead"), [[1.0, 2.0, 6.0], [4.0, np.nan, 7.0]]),
+            "quantiles": (("origin", "lead", "quantile"), q),
+        },
+        coords={"origin": pd.to_datetime(["2024-01-01", "2024-01-04"]), "lead": [1, 2, 3],
+                "quantile": [0.1, 0.9]},
+    )
+    fake = SimpleNamespace(errors=errors)  # only .errors is read
+    cov = bench.coverage_by_origin(fake, 0.8)
+    assert cov.tolist() == pytest.approx([2 / 3, 1 / 2])  # bounds count as inside; NaN skipped
+    assert list(cov.index) == list(pd.to_datetime(["2024-01-01", "2024-01-04"]))
