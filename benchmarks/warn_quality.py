@@ -21,6 +21,15 @@ Design (see :mod:`predgov.warn.evaluate` for the definitions):
   replicate copies with injected outbreaks (per-period sizing, ``k = 3``, baseline from a
   centred smoother) for the POD on real data. Farrington needs a year of history: n/a there.
 
+* **Weekly** (``--no-weekly`` skips it): the same two outbreak-free cities summed to Monday
+  weeks (``resample_counts``), thresholds calibrated to the same budget on seed 1 and scored
+  from 2023-01-02 (Farrington, the weekly default, needs a year of history). Outbreaks keep
+  the daily design's share of outbreak periods (about 6 %): ``k`` SDs of the *weekly* count in
+  each week of a lognormal duration with median 1 week, every 13-26 weeks; detected = an alarm
+  in the outbreak's first 2 weeks (``within=2``), alarms up to 1 week after its end are not
+  false (``tail=1``). Also printed: the weekly default's false alarms by calendar month on the
+  outbreak-free test city (do they bunch at season onsets, e.g. heating from 15 November?).
+
 Ends with ``RESULT pod=… fa=… delay=… c2_pod=… c2_fa=…`` for the default daily detector and
 EARS C2 on the demo city with the **per-period** sizing (k = 3 SD extra on every outbreak day),
 not the Noufaily "total" sizing. Brooklyn gets the US holiday calendar (no seasons, no weather).
@@ -85,12 +94,49 @@ def _us_calendar(cube):
         return None
 
 
+def _weekly_city(seed: int, small: bool):
+    """Outbreak-free demo city summed to Monday weeks (counts and expected counts)."""
+    from predgov.data.cube import resample_counts
+
+    city = _city(seed, small)
+    return resample_counts(city[["counts", "expected"]], "W-MON")
+
+
+def weekly_section(methods: Sequence[str], budget: float, k: float, small: bool = False
+                   ) -> tuple[pd.DataFrame, pd.Series]:  # fmt: skip
+    """Weekly detectors: calibrated on one outbreak-free weekly city, scored on another with
+    injected outbreaks; and the weekly default's false alarms by month (no outbreaks)."""
+    start = "2023-01-02"
+    train, test_city = _weekly_city(1, small), _weekly_city(2, small)
+    base = demo_baseline(test_city)
+    test, table = inject_outbreaks(base, seed=3, k=k, start=start, duration=1.0, gap=(13, 26))
+    result = evaluate(methods, train, test, table, fa_budget=budget, start=start,
+                      city="qingdao", within=2, tail=1)  # fmt: skip
+    default = DEFAULT["W-MON"][0]
+    clean = run(base, default, start=start, city="qingdao")
+    h = calibrate(run(train, default, start=start, city="qingdao"), budget)
+    months = pd.DatetimeIndex(base["time"].values).month
+    by_month = pd.Series(clean.alarms(h).sum(axis=1), index=months).groupby(level=0).sum()
+    by_month.index.name = "month"
+    print(
+        f"\nDemo city, weekly (W-MON), {test['counts'].shape[1:]} series, outbreaks k={k:g} SD "
+        f"of the weekly count per week, {len(table)} outbreaks; detected = alarm within 2 "
+        f"weeks; thresholds calibrated to {budget:g} false alarm/series-year; default = {default}"
+    )
+    print(result[COLUMNS].round(3).to_string())
+    print(f"{default} false alarms by month on the outbreak-free weekly city (threshold "
+          f"{h:.3f}, {clean.false_alarm_rate(h):.3f} per series-year): "
+          + " ".join(f"{m}:{int(n)}" for m, n in by_month.items()))  # fmt: skip
+    return result, by_month
+
+
 def main(argv: Sequence[str] | None = None, *, small: bool = False) -> dict[str, pd.DataFrame]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budget", type=float, default=1.0, help="false alarms per series-year")
     parser.add_argument("--k", type=float, default=3.0, help="outbreak size in baseline SDs")
     parser.add_argument("--methods", default=",".join(DETECTORS))
     parser.add_argument("--no-brooklyn", action="store_true")
+    parser.add_argument("--no-weekly", action="store_true")
     args = parser.parse_args(argv)
     methods = [m for m in args.methods.split(",") if m]
     default = DEFAULT["D"][0]
@@ -166,6 +212,11 @@ def main(argv: Sequence[str] | None = None, *, small: bool = False) -> dict[str,
               f"({len(btable)} outbreaks, k={args.k:g} SD per day)")  # fmt: skip
         print(real.round(3).to_string())
         out["brooklyn"] = real
+
+    if not args.no_weekly:
+        out["weekly"], out["weekly_fa_by_month"] = weekly_section(
+            methods, args.budget, args.k, small
+        )
 
     d, c2 = result.loc[default], result.loc["ears_c2"] if "ears_c2" in result.index else None
     print(f"\nruntime {time.perf_counter() - tic:.0f} s")

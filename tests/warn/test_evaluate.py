@@ -108,6 +108,13 @@ def test_benchmark_main_smoke(capsys):
     assert printed.strip().splitlines()[-1].startswith("RESULT pod=")
     assert "c2_pod=" in printed
     assert list(out["demo"].index) == ["ears_c2", "nb_cusum", "exceedance", "nb_cusum_level"]
+    # Weekly section: the same detectors on Monday weeks, and the weekly default's false
+    # alarms by calendar month of the scored year (2023 in the small city).
+    assert "weekly (W-MON)" in printed
+    weekly = out["weekly"]
+    assert list(weekly.index) == ["ears_c2", "nb_cusum", "exceedance"]
+    assert (weekly["fa_train"] <= 1.0).all() and weekly["n_outbreaks"].gt(0).all()
+    assert list(out["weekly_fa_by_month"].index) == list(range(1, 13))
 
 
 def test_calibrate_threshold_on_own_history():
