@@ -74,6 +74,37 @@ def test_design_with_the_qingdao_calendar():
     assert np.isinf(scale[0]) and np.isfinite(scale[1:]).all()
 
 
+def test_weekly_and_monthly_designs_have_spring_festival_shares():
+    """Weekly/monthly data get the Spring Festival windows as the share of each period's days
+    in each window (known answers around 春节 2024-02-10); yearly Fourier terms alone would
+    put the festival dip in the weeks of the previous year's festival."""
+    from predgov.data.calendar import calendar
+
+    weeks = pd.date_range("2023-12-25", "2024-03-04", freq="W-MON")
+    X, names, _ = design(weeks.values, "W-MON", city="qingdao")
+    col = {n: X[:, names.index(n)] for n in names if n.startswith("spring_festival")}
+    wk = list(weeks).index(pd.Timestamp("2024-02-05"))  # Mon 5 .. Sun 11 Feb: days -5..+1
+    assert col["spring_festival-10_-1"][wk] == pytest.approx(5 / 7)
+    assert col["spring_festival0_6"][wk] == pytest.approx(2 / 7)
+    assert sum(c[wk] for c in col.values()) == pytest.approx(1.0)
+    # Given as a weekly calendar Dataset (country in its attrs) instead of city=: the same.
+    reg = calendar(weeks, city="qingdao")
+    X2, names2, _ = design(weeks.values, "W-MON", regressors=reg)
+    assert names2 == names
+    np.testing.assert_allclose(X2, X)
+
+    months = pd.date_range("2024-01-01", "2024-03-01", freq="MS")
+    Xm, nm, _ = design(months.values, "MS", city="qingdao")
+    m = {n: Xm[:, nm.index(n)] for n in nm if n.startswith("spring_festival")}
+    # January: days -40..-10; February: -9..+19 (29 days); March: +20..+50.
+    assert m["spring_festival-40_-21"].tolist() == pytest.approx([20 / 31, 0, 0])
+    assert m["spring_festival-10_-1"].tolist() == pytest.approx([1 / 31, 9 / 29, 0])
+    assert m["spring_festival16_30"].tolist() == pytest.approx([0, 4 / 29, 11 / 31])
+    # No Chinese calendar, no Spring Festival columns.
+    _, us, _ = design(weeks.values, "W-MON", regressors=calendar(weeks, None, country="US"))
+    assert not any(n.startswith("spring_festival") for n in us)
+
+
 def test_detect_default_uses_the_calendar_and_pools_by_category():
     city = demo_city(
         seed=0, start="2022-01-01", end="2023-03-31", districts=["市南", "平度"],

@@ -202,6 +202,17 @@ def _lunar_new_years(years: range) -> list[pd.Timestamp]:
     return out
 
 
+def _days_from_lunar_new_year(days: pd.DatetimeIndex) -> np.ndarray:
+    """Days from the nearest lunar new year (春节 day 1) for each day (10,000 if none known)."""
+    rel = np.full(len(days), 10_000)
+    if not len(days):
+        return rel
+    for d0 in _lunar_new_years(range(days[0].year - 1, days[-1].year + 2)):
+        delta = ((days - d0) / pd.Timedelta(days=1)).to_numpy().astype(int)
+        rel = np.where(np.abs(delta) < np.abs(rel), delta, rel)
+    return rel
+
+
 def design(
     time: np.ndarray,
     freq: str,
@@ -274,15 +285,21 @@ def design(
         add(np.sin(arg), f"sin{k}", "fourier")
 
     frame = _regressor_frame(regressors, index.values)
+    country = None
     if city is not None:
         from predgov.data.calendar import calendar
 
-        cal = calendar((index[0], index[-1], freq), city).to_dataframe()
+        cal_ds = calendar((index[0], index[-1], freq), city)
+        country = cal_ds.attrs.get("country")
+        cal = cal_ds.to_dataframe()
         cal.index = index
         for c in cal.columns:
             if c not in frame.columns:
                 frame[c] = cal[c]
     names_col = frame.pop("holiday_name") if "holiday_name" in frame.columns else None
+    # A Chinese calendar by its attrs (the city's calendar, or regressors from calendar());
+    # daily data recognise it by its holiday names below.
+    chinese_calendar = "CN" in (getattr(regressors, "attrs", {}).get("country"), country)
 
     if "holiday" in frame:
         add(frame["holiday"].fillna(0).to_numpy(float), "holiday", "calendar")
@@ -320,13 +337,23 @@ def design(
             "Spring Festival" in x for x in hol_names
         )
         if chinese:
-            cny = _lunar_new_years(range(index[0].year - 1, index[-1].year + 2))
-            rel = np.full(n, 10_000)
-            for d0 in cny:
-                delta = ((index - d0) / pd.Timedelta(days=1)).to_numpy().astype(int)
-                rel = np.where(np.abs(delta) < np.abs(rel), delta, rel)
+            rel = _days_from_lunar_new_year(index)
             for lo, hi in SPRING_FESTIVAL_WINDOWS:
                 add((rel >= lo) & (rel <= hi), f"spring_festival{lo}_{hi}", "spring")
+    elif freq != "D" and chinese_calendar:
+        # Weekly / monthly: the share of each period's days in each window (the daily
+        # indicators summed over the period, divided by its length). Yearly Fourier terms
+        # cannot follow the lunar date (21 Jan - 20 Feb): without these, a festival dip is
+        # expected in the weeks of last year's festival.
+        days = pd.date_range(index[0], index[-1] + pd.tseries.frequencies.to_offset(freq)
+                             - pd.Timedelta(days=1), freq="D")  # fmt: skip
+        period = np.searchsorted(index.values, days.values, side="right") - 1
+        length = np.bincount(period, minlength=n).astype(float)
+        rel = _days_from_lunar_new_year(days)
+        for lo, hi in SPRING_FESTIVAL_WINDOWS:
+            inside = ((rel >= lo) & (rel <= hi)).astype(float)
+            share = np.bincount(period, weights=inside, minlength=n) / np.maximum(length, 1.0)
+            add(share, f"spring_festival{lo}_{hi}", "spring")
 
     special = set(CALENDAR_VARS) | set(seasons)
     for var in frame.columns:
