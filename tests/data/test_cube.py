@@ -105,7 +105,7 @@ def test_weekly_and_monthly_labels(freq, labels, values):
         [("2024-12-31", "市南", "heating"), ("2025-01-05 23:00", "市南", "heating"),
          ("2025-01-06", "市南", "heating")]
     )
-    cube = to_cube(recs, freq=freq)
+    cube = to_cube(recs, freq=freq, partial="keep")
     assert [str(t)[:10] for t in cube["time"].values] == labels
     assert cube["counts"].values.ravel().tolist() == values
     assert cube.attrs["freq"] == freq
@@ -113,11 +113,38 @@ def test_weekly_and_monthly_labels(freq, labels, values):
 
 def test_partial_edge_periods_are_recorded():
     recs = _records([("2023-01-01", "a", "heating"), ("2023-12-31", "a", "heating")])
-    weekly = to_cube(recs, freq="W-MON", taxonomy=None)
+    weekly = to_cube(recs, freq="W-MON", taxonomy=None, partial="keep")
     # 2023-01-01 is a Sunday: its week (from 2022-12-26) is covered one day only.
     assert "2022-12-26" in weekly.attrs["partial_periods"]
     monthly = to_cube(recs, freq="MS", taxonomy=None)
     assert monthly.attrs["partial_periods"] == "none"
+    assert monthly["counts"].dtype == np.int64 and int(monthly["counts"].sum()) == 2
+
+
+def test_partial_edge_periods_are_masked_by_default_and_counted():
+    """A week the records cover only in part is not observed (NaN), not a collapse; the
+    requests in it are counted in the attrs (no silent loss), and "keep" keeps its total."""
+    rows = [("2023-01-01", "a", "heating")] + [("2023-01-04", "a", "heating")] * 3 + [
+        ("2023-01-10", "a", "heating"), ("2023-01-11", "b", "heating")]  # fmt: skip
+    recs = _records(rows)
+    cube = to_cube(recs, freq="W-MON", taxonomy=None)  # 2023-01-01 is a Sunday
+    c = cube["counts"].sel(category="heating")
+    assert [str(t)[:10] for t in cube["time"].values] == ["2022-12-26", "2023-01-02",
+                                                          "2023-01-09"]  # fmt: skip
+    # First week: one day covered; last week: the records end on Wednesday 2023-01-11.
+    assert cube.attrs["partial_periods"] == "2022-12-26, 2023-01-09"
+    assert cube.attrs["partial_policy"] == "mask"
+    assert cube.attrs["requests_in_partial_periods"] == 3
+    assert np.isnan(c.sel(time=["2022-12-26", "2023-01-09"]).values).all()
+    assert c.sel(time="2023-01-02").values.tolist() == [3.0, 0.0]
+    kept = to_cube(recs, freq="W-MON", taxonomy=None, partial="keep")["counts"]
+    assert kept.dtype == np.int64
+    assert kept.sel(category="heating").values.tolist() == [[1, 0], [3, 0], [1, 1]]
+    # A declared period covering whole weeks has no partial edges.
+    full = to_cube(recs, freq="W-MON", taxonomy=None, period=("2022-12-26", "2023-01-15"))
+    assert full.attrs["partial_periods"] == "none" and full["counts"].dtype == np.int64
+    with pytest.raises(ValueError, match="partial must be one of"):
+        to_cube(recs, freq="W-MON", taxonomy=None, partial="drop")
 
 
 def test_period_and_declared_labels():
@@ -196,9 +223,14 @@ def test_city_parent_and_resample_totals():
     assert list(parent["category"].values) == ["utilities", "transport"]
     assert parent["label_en"].values.tolist() == ["Utilities", "Transport"]
     assert parent["counts"].sel(district="市北", time="2024-01-01").values.tolist() == [1, 0]
-    weekly = resample_counts(cube, "W-MON")
+    # The days run 2024-01-01..09: the week of 2024-01-08 is covered two days of seven.
+    weekly = resample_counts(cube, "W-MON", partial="keep")
     assert [str(t)[:10] for t in weekly["time"].values] == ["2024-01-01", "2024-01-08"]
     assert weekly["counts"].sum(["district", "category"]).values.tolist() == [2, 1]
+    masked = resample_counts(cube, "W-MON")
+    assert masked.attrs["partial_periods"] == "2024-01-08"
+    assert np.isnan(masked["counts"].sel(time="2024-01-08")).all()
+    assert masked.attrs["requests_in_partial_periods"] == 1
     with pytest.raises(ValueError, match="cannot resample"):
         resample_counts(weekly, "D")
 
@@ -243,7 +275,12 @@ _row = st.tuples(
 @given(rows=st.lists(_row, min_size=1, max_size=60), freq=st.sampled_from(["D", "W-MON", "MS"]))
 def test_sum_of_counts_equals_accepted_rows(rows, freq, tmp_path_factory):
     recs = _records([(str(t), d, c) for t, d, c in rows])
-    cube = to_cube(recs, freq=freq, districts="qingdao")
+    masked = to_cube(recs, freq=freq, districts="qingdao")
+    # Masked partial edge periods: their requests are counted in the attrs, none is lost.
+    in_partial = masked.attrs["requests_in_partial_periods"]
+    assert int(masked["counts"].sum()) + in_partial == len(rows)
+    assert (in_partial > 0) <= (masked.attrs["partial_periods"] != "none")
+    cube = to_cube(recs, freq=freq, districts="qingdao", partial="keep")
     assert int(cube["counts"].sum()) == len(rows)
     # Each (district, category) series holds exactly its rows.
     expect = pd.Series([(d, c) for _, d, c in rows]).value_counts()

@@ -215,6 +215,17 @@ def test_weekly_experiment_runs_every_stage(tmp_path):
     fc = xr.open_dataset(files["forecast/forecast.nc"])
     assert fc.sizes["time"] == 13
     fc.close()
+    # 2022-01-01 is a Saturday and 2024-12-31 a Tuesday: both edge weeks are partly covered,
+    # left unobserved in the cube and counted in the ingest report.
+    cube = xr.open_dataset(files["cube.nc"])
+    assert cube.attrs["partial_periods"] == "2021-12-27, 2024-12-30"
+    assert bool(cube["counts"].sel(time=["2021-12-27", "2024-12-30"]).isnull().all())
+    in_partial = int(cube.attrs["requests_in_partial_periods"])
+    cube.close()
+    report = json.loads(files["ingest_report.json"].read_text())
+    assert report["partial_policy"] == "mask"
+    assert report["requests_in_partial_periods"] == in_partial > 0
+    assert "partly covered edge periods" in files["ingest_report.txt"].read_text()
 
 
 def test_monthly_cube_runs_with_frequency_defaults(tmp_path):

@@ -47,6 +47,7 @@ def test_every_data_config_validates(name, brooklyn_noise_path):
     ("overrides", "key"),
     [
         (["data.cube.freq=H"], "data.cube.freq"),
+        (["data.cube.partial=drop"], "data.cube.partial"),
         (["data.scale=0"], "data.scale"),
         (["data.start=2024-01-01", "data.end=2023-01-01"], "data"),
         (["viz.min_count=0"], "viz.min_count"),

@@ -21,6 +21,33 @@ FREQS = ("D", "W-MON", "MS")
 
 _FREQ_NAMES = {"D": "day", "W-MON": "week (Monday start)", "MS": "month"}
 
+#: What to do with edge weeks/months the source covers only in part: ``"mask"`` their counts
+#: (NaN: not fully observed, and a part-week total would read as a collapse) or ``"keep"`` the
+#: partial totals. Either way they are listed in ``attrs["partial_periods"]``.
+PARTIAL = ("mask", "keep")
+
+
+def _check_partial(partial: str) -> str:
+    if partial not in PARTIAL:
+        raise ValueError(f"partial must be one of {PARTIAL}, got {partial!r}")
+    return partial
+
+
+def _apply_partial(cube: xr.Dataset, labels: list[str], partial: str) -> xr.Dataset:
+    """Mask (NaN) the ``counts`` of the partly covered periods ``labels`` when ``partial`` is
+    "mask"; record the policy and the requests in those periods in the attrs."""
+    counts = cube["counts"]
+    idx = pd.DatetimeIndex(cube["time"].values).get_indexer(pd.DatetimeIndex(labels))
+    rows = counts.isel(time=idx) if len(idx) else counts.isel(time=slice(0, 0))
+    in_partial = int(np.nansum(rows.values)) if rows.size else 0
+    if partial == "mask" and len(idx):
+        values = counts.values.astype("float64")
+        values[idx] = np.nan
+        cube = cube.copy()
+        cube["counts"] = counts.copy(data=values)
+    cube.attrs.update(partial_policy=partial, requests_in_partial_periods=in_partial)
+    return cube
+
 
 def check_freq(freq: str) -> str:
     """Return ``freq`` if it is a cube frequency, else raise a ValueError naming the choices."""
@@ -158,6 +185,7 @@ def to_cube(
     labels: dict[str, Sequence[str]] | None = None,
     timezone: str | None = None,
     source: str | None = None,
+    partial: str = "mask",
 ) -> xr.Dataset:
     """Count records per period and series into a cube.
 
@@ -188,11 +216,17 @@ def to_cube(
         Convert tz-aware times to this zone before taking the local date.
     source
         Text for ``attrs["source"]``.
+    partial
+        Weekly/monthly cubes: an edge period the covered span (``period``, or the first to the
+        last record) only partly overlaps is listed in ``attrs["partial_periods"]`` and, with
+        ``"mask"`` (default), not observed (NaN; its requests are counted in
+        ``attrs["requests_in_partial_periods"]``); ``"keep"`` keeps its partial total.
 
     Returns
     -------
     xr.Dataset
-        ``counts`` (int64, ``units="requests"``) over ``("time", *by)``.
+        ``counts`` (``units="requests"``) over ``("time", *by)``: int64, or float64 when a
+        partial period is masked.
 
     Examples
     --------
@@ -210,6 +244,7 @@ def to_cube(
     [2, 0, 0]
     """
     check_freq(freq)
+    _check_partial(partial)
     by = tuple(by)
     if not by or len(set(by)) != len(by):
         raise ValueError(f"by must name one or more distinct record columns, got {by!r}")
@@ -282,14 +317,16 @@ def to_cube(
 
     cube = xr.Dataset({"counts": (("time", *by), counts)}, coords=coords)
     tz = getattr(records["received_at"].dt, "tz", None)
-    return _annotate(
+    edges = _partial_edges(axis, times.min(), times.max(), freq, period)
+    cube = _annotate(
         cube,
         freq,
         source=source or "hotline records",
         timezone=str(timezone or tz or "local"),
         n_records=len(records),
-        partial=_partial_edges(axis, times.min(), times.max(), freq, period),
+        partial=edges,
     )
+    return _apply_partial(cube, edges, partial)
 
 
 def _qualify_subcategories(frame: pd.DataFrame, category: np.ndarray) -> pd.DataFrame:
@@ -426,11 +463,13 @@ def to_parent(cube: xr.Dataset, taxonomy: Taxonomy | str | None = None) -> xr.Da
     return rolled
 
 
-def resample_counts(cube: xr.Dataset, freq: str) -> xr.Dataset:
+def resample_counts(cube: xr.Dataset, freq: str, partial: str = "mask") -> xr.Dataset:
     """Sum a daily (or weekly) cube into coarser periods: ``"W-MON"`` or ``"MS"``.
 
     A period with any unobserved (NaN) day is NaN. Edge periods only partly covered by the
-    source keep the days they have and are listed in ``attrs["partial_periods"]``.
+    source are listed in ``attrs["partial_periods"]`` and, with ``partial="mask"`` (default),
+    not observed (NaN; their requests in ``attrs["requests_in_partial_periods"]``);
+    ``partial="keep"`` keeps the days they have.
 
     Examples
     --------
@@ -441,6 +480,7 @@ def resample_counts(cube: xr.Dataset, freq: str) -> xr.Dataset:
     [7, 7]
     """
     check_freq(freq)
+    _check_partial(partial)
     source_freq = cube["time"].attrs.get("freq", cube.attrs.get("freq"))
     if source_freq is None:
         raise ValueError("cube time axis has no attrs['freq']; cannot tell its period")
@@ -461,11 +501,11 @@ def resample_counts(cube: xr.Dataset, freq: str) -> xr.Dataset:
     t0, t1 = pd.Timestamp(cube["time"].values[0]), pd.Timestamp(cube["time"].values[-1])
     last_day = t1 + pd.tseries.frequencies.to_offset(source_freq) - pd.Timedelta(days=1)
     axis = pd.DatetimeIndex(out["time"].values)
-    partial = _partial_edges(axis, t0, last_day, freq, None)
+    edges = _partial_edges(axis, t0, last_day, freq, None)
     out["time"].attrs.update(long_name=f"start of the {_FREQ_NAMES[freq]} (local time)", freq=freq)
     out.attrs.update(cube.attrs)
-    out.attrs.update(freq=freq, partial_periods=", ".join(partial) if partial else "none")
-    return out
+    out.attrs.update(freq=freq, partial_periods=", ".join(edges) if edges else "none")
+    return _apply_partial(out, edges, partial)
 
 
 # --------------------------------------------------------------------------- files

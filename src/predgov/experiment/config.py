@@ -15,7 +15,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from predgov.data.cube import FREQS
+from predgov.data.cube import FREQS, PARTIAL
 
 _BY_DIMS = ("district", "category", "grid", "subcategory")
 
@@ -34,10 +34,15 @@ class CubeOptions:
 
     freq: str = "D"
     by: list[str] = field(default_factory=lambda: ["district", "category"])
+    # Weekly/monthly: edge periods the data cover only in part are masked (not observed) or
+    # kept as partial totals (predgov.data.cube.PARTIAL).
+    partial: str = "mask"
 
     def _check(self, prefix: str) -> None:
         if self.freq not in FREQS:
             _fail(f"{prefix}.freq", f"must be one of {list(FREQS)}, got {self.freq!r}")
+        if self.partial not in PARTIAL:
+            _fail(f"{prefix}.partial", f"must be one of {list(PARTIAL)}, got {self.partial!r}")
         bad = [b for b in self.by if b not in _BY_DIMS]
         if not self.by or bad or len(set(self.by)) != len(self.by):
             _fail(f"{prefix}.by", f"must be distinct names from {list(_BY_DIMS)}, got {self.by}")

@@ -55,20 +55,47 @@ def _load_demo(cfg: DemoCityConfig) -> DataStageResult:
             city = city["counts"].sum("category", keep_attrs=True).to_dataset()
         else:
             city = city.transpose("time", *by)
-    cube = resample_counts(city, cfg.cube.freq) if cfg.cube.freq != "D" else city
+    if cfg.cube.freq != "D":
+        cube = resample_counts(city, cfg.cube.freq, partial=cfg.cube.partial)
+    else:
+        cube = city
     total = int(cube["counts"].sum())
     report = {
         "source": f"predgov demo city (synthetic, seed={cfg.seed})",
         "records_ingested": 0,
         "requests_in_cube": total,
         "period": [cfg.start, cfg.end],
+        **partial_report(cube),
         "note": "synthetic counts are generated directly as a cube; no records were read",
     }
     text = (
         f"source: {report['source']}\nperiod: {cfg.start} .. {cfg.end}\n"
-        f"requests in cube: {total:,}\n{report['note']}\n"
+        f"requests in cube: {total:,}\n{partial_text(cube)}{report['note']}\n"
     )
     return DataStageResult(cube=cube, report_text=text, report=report)
+
+
+def partial_report(cube: xr.Dataset) -> dict[str, object]:
+    """The cube's partly covered edge periods (weeks/months) and what was done with them."""
+    periods = cube.attrs.get("partial_periods", "none")
+    if periods in (None, "none", ""):
+        return {}
+    return {
+        "partial_periods": str(periods),
+        "partial_policy": str(cube.attrs.get("partial_policy", "keep")),
+        "requests_in_partial_periods": int(cube.attrs.get("requests_in_partial_periods", 0)),
+    }
+
+
+def partial_text(cube: xr.Dataset) -> str:
+    """One report line on the partly covered edge periods, or "" when there are none."""
+    info = partial_report(cube)
+    if not info:
+        return ""
+    what = ("masked (not observed)" if info["partial_policy"] == "mask"
+            else "kept as partial totals")  # fmt: skip
+    return (f"partly covered edge periods {info['partial_periods']}: {what}; "
+            f"{info['requests_in_partial_periods']:,} requests in them\n")  # fmt: skip
 
 
 def _load_file(cfg: FileDataConfig) -> DataStageResult:
@@ -96,11 +123,12 @@ def _load_file(cfg: FileDataConfig) -> DataStageResult:
         districts=getattr(preset, "districts", None),
         period=period,
         source=f"hotline records from {Path(cfg.path).name}",
+        partial=cfg.cube.partial,
     )
     return DataStageResult(
         cube=cube,
-        report_text=str(result.report),
-        report=result.report.to_dict(),
+        report_text=str(result.report) + ("\n" + partial_text(cube) if partial_text(cube) else ""),
+        report={**result.report.to_dict(), **partial_report(cube)},
         records=result.records,
         inputs={"records": Path(cfg.path)},
     )
