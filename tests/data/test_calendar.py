@@ -9,8 +9,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from predgov.data.calendar import calendar
+from predgov.data.calendar import (
+    calendar,
+    days_from_lunar_new_year,
+    is_chinese_calendar,
+    lunar_new_year,
+    spring_festival_shares,
+)
 
 
 @pytest.fixture(scope="module")
@@ -265,3 +273,56 @@ def test_decreed_years_carry_no_undecreed_attribute(recwarn):
     # a country without decrees (US) never gets the attribute, whatever the year
     us = calendar(("2099-01-01", "2099-01-05", "D"), city=None, country="US")
     assert "undecreed_years" not in us.attrs and us["holiday"].values[0]
+
+
+# ------------------------------------------------------------------ Spring Festival windows
+def test_lunar_new_year_known_dates():
+    # 春节 day 1 (State Council notices): 2022-02-01, 2023-01-22, 2024-02-10, 2025-01-29.
+    got = [str(lunar_new_year(y).date()) for y in (2022, 2023, 2024, 2025)]
+    assert got == ["2022-02-01", "2023-01-22", "2024-02-10", "2025-01-29"]
+    days = pd.to_datetime(["2023-12-31", "2024-01-01", "2024-02-09", "2024-07-01"])
+    # 2024-07-01 is 142 days after 春节 2024 and 212 before 春节 2025: the nearest wins.
+    assert days_from_lunar_new_year(days).tolist() == [-41, -40, -1, 142]
+
+
+def test_spring_festival_shares_daily_known_answer():
+    days = pd.date_range("2024-01-01", "2024-03-31", freq="D")
+    x = spring_festival_shares(days, "D", ((-10, -1), (0, 6)))
+    assert set(np.unique(x)) == {0.0, 1.0}
+    inside = days[x[:, 0] == 1]
+    assert (str(inside[0].date()), str(inside[-1].date()), len(inside)) == (
+        "2024-01-31", "2024-02-09", 10)  # fmt: skip
+    assert days[x[:, 1] == 1].equals(pd.date_range("2024-02-10", "2024-02-16"))
+
+
+@settings(max_examples=25, deadline=None)
+@given(start=st.dates(min_value=dt.date(2021, 1, 1), max_value=dt.date(2026, 6, 1)),
+       freq=st.sampled_from(["W-MON", "MS"]), n=st.integers(1, 30))  # fmt: skip
+def test_spring_festival_shares_are_daily_means(start, freq, n):
+    """A week's or month's share of a window is the mean of the daily indicators over its
+    days; the shares of the disjoint windows add up to at most 1."""
+    from predgov.data.cube import period_start
+
+    first = pd.Timestamp(period_start(np.array([np.datetime64(start, "ns")]), freq)[0])
+    periods = pd.date_range(first, periods=n, freq=freq)
+    shares = spring_festival_shares(periods, freq)
+    end = periods[-1] + pd.tseries.frequencies.to_offset(freq) - pd.Timedelta(days=1)
+    days = pd.date_range(periods[0], end, freq="D")
+    daily = pd.DataFrame(spring_festival_shares(days, "D"), index=days)
+    label = period_start(days.values, freq)
+    expect = daily.groupby(label).mean().to_numpy()
+    np.testing.assert_allclose(shares, expect)
+    assert (shares.sum(axis=1) <= 1 + 1e-12).all()
+
+
+def test_is_chinese_calendar():
+    t = pd.date_range("2024-01-01", periods=60, freq="D")
+    assert is_chinese_calendar(calendar(t, "qingdao"))
+    assert is_chinese_calendar(calendar(pd.date_range("2024-01-01", periods=8, freq="W-MON"),
+                                        "qingdao"))  # fmt: skip
+    assert not is_chinese_calendar(calendar(t, None, country="US"))
+    plain = xr.Dataset({"holiday_name": ("time", ["", "春节", ""])},
+                       coords={"time": t[:3]})  # no attrs: recognised by the holiday's name
+    assert is_chinese_calendar(plain)
+    assert not is_chinese_calendar(None)
+    assert not is_chinese_calendar(xr.Dataset({"holiday": ("time", [0, 1, 0])}))

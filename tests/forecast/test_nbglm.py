@@ -347,3 +347,104 @@ def test_level_by_is_validated():
     weekly = da.resample(time="W-MON", label="left", closed="left").sum()
     with pytest.raises(ValueError, match="level_by"):
         NBGLM(level_by="weekday").fit(weekly)
+
+
+# ------------------------------------------------------------------ Spring Festival windows
+@pytest.fixture(scope="module")
+def festival_city():
+    """Three years of daily counts in 4 districts: category "sites" drops to exp(-1.2) in the
+    ten days before 春节 and exp(-0.8) in the 16 days from it; "other" has no festival effect.
+    Returns the training cube (to 2024-12-31), the truth through 2025-03-31, the calendar."""
+    from predgov.data.calendar import calendar, days_from_lunar_new_year
+
+    times = pd.date_range("2022-01-01", "2025-03-31", freq="D")
+    rel = days_from_lunar_new_year(times)
+    effect = np.where((rel >= -10) & (rel <= -1), -1.2, 0.0)
+    effect = np.where((rel >= 0) & (rel <= 15), -0.8, effect)
+    base = np.log(np.array([30.0, 20.0, 40.0, 25.0]))  # per district
+    eta = np.empty((len(times), 4, 2))
+    eta[:, :, 0] = base[None, :] + effect[:, None]
+    eta[:, :, 1] = base[None, :]
+    mu = np.exp(eta)
+    rng = np.random.default_rng(7)
+    y = rng.negative_binomial(30.0, 30.0 / (30.0 + mu))
+    da = xr.DataArray(
+        y, dims=("time", "district", "category"),
+        coords={"time": times, "district": list("abcd"), "category": ["sites", "other"]},
+    )  # fmt: skip
+    da["time"].attrs["freq"] = "D"
+    cal = calendar(times, "qingdao")
+    train = da.sel(time=slice(None, "2024-12-31"))
+    return train, mu, times, cal
+
+
+def test_spring_festival_effects_pooled_by_category(festival_city):
+    train, mu, _, cal = festival_city
+    model = NBGLM().fit(train, cal.sel(time=train["time"]))
+    assert model.use_festival_ and model.festival_pooled_.all()
+    fc = model.predict(90, cal)
+    future = pd.DatetimeIndex(fc["time"].values)
+    truth = xr.DataArray(mu[len(train["time"]):], dims=("time", "district", "category"),
+                         coords={"time": future, "district": list("abcd"),
+                                 "category": ["sites", "other"]})  # fmt: skip
+    ratio = (fc["mean"] / truth).sel(time=slice("2025-01-19", "2025-02-13"))  # days -10..+15
+    # The dip of "sites" is forecast (a model without the windows forecasts the usual level:
+    # ratio about exp(1.2) = 3.3 before the festival), and "other" stays at its level.
+    assert float(abs(np.log(ratio.sel(category="sites"))).mean()) < 0.15
+    assert float(abs(np.log(ratio.sel(category="other"))).mean()) < 0.12
+    # Each series' effects stay close to its category's (prior sd 0.1 around the pooled fit).
+    coef = model.coefficients()["festival"]  # (series, windows): series = district x category
+    assert coef.shape == (8, 6)
+    sites = coef.reshape(4, 2, 6)[:, 0]
+    assert float(np.ptp(sites, axis=0).max()) < 0.25
+    assert int((model.columns_ == "festival").sum()) == 6
+
+
+def test_spring_festival_without_the_windows_misses_the_dip(festival_city):
+    """The same fit with spring_festival=False: the dip of "sites" is not forecast (this is
+    the test above's counterfactual, so that test can fail)."""
+    train, mu, _, cal = festival_city
+    fc = NBGLM(spring_festival=False).fit(train, cal.sel(time=train["time"])).predict(90, cal)
+    n = len(train["time"])
+    truth = mu[n:, :, 0]
+    sel = (fc["time"] >= np.datetime64("2025-01-19")) & (fc["time"] <= np.datetime64("2025-01-28"))
+    ratio = fc["mean"].sel(category="sites").values[sel.values] / truth[sel.values]
+    assert float(np.log(ratio).mean()) > 0.6  # over-forecast by more than exp(0.6) = 1.8x
+
+
+def test_spring_festival_own_estimates_and_auto_switch(festival_city):
+    from predgov.data.calendar import calendar
+
+    train, _, _, cal = festival_city
+    own = NBGLM(festival_pool=None).fit(train, cal.sel(time=train["time"]))
+    assert own.use_festival_ and not own.festival_pooled_.any()
+    # "auto": only with a Chinese calendar; no regressors = no calendar effects at all.
+    us = calendar(train["time"], None, country="US")
+    assert not NBGLM().fit(train, us).use_festival_
+    plain = NBGLM().fit(train)
+    assert not plain.use_festival_ and plain.coefficients()["festival"].shape == (8, 0)
+    assert NBGLM(spring_festival=True).fit(train).use_festival_
+    with pytest.raises(ValueError, match="spring_festival"):
+        NBGLM(spring_festival="yes").fit(train)
+    with pytest.raises(ValueError, match="festival_deviation_scale"):
+        NBGLM(festival_deviation_scale=0).fit(train)
+
+
+def test_spring_festival_weekly_shares(festival_city):
+    """Weekly data: the windows enter as shares of each week's days; the festival weeks of
+    "sites" are forecast low."""
+    from predgov.data.calendar import calendar
+    from predgov.data.cube import resample_counts
+
+    train = festival_city[0]
+    weekly = resample_counts(train.to_dataset(name="counts"), "W-MON")["counts"]
+    cal = calendar((weekly["time"].values[0], "2025-03-31", "W-MON"), "qingdao")
+    model = NBGLM().fit(weekly, cal.sel(time=weekly["time"]))
+    assert model.use_festival_ and model.festival_pooled_.all()
+    fc = model.predict(12, cal)
+    sites = fc["mean"].sel(category="sites").sum("district")
+    other = fc["mean"].sel(category="other").sum("district")
+    # Week of 2025-01-27 (days -2..+4 around 春节 2025-01-29): all of it in the dip.
+    dip = float(sites.sel(time="2025-01-27") / sites.sel(time="2025-03-10"))
+    assert 0.3 < dip < 0.6  # truth: between exp(-1.2) = 0.30 and exp(-0.8) = 0.45
+    assert float(other.sel(time="2025-01-27") / other.sel(time="2025-03-10")) > 0.85

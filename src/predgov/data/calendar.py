@@ -7,9 +7,14 @@ the fraction of the period's days that have the property.
 Holidays come from the ``holidays`` package. For China (``"CN"``) it also knows the make-up
 working days (调休): weekend days the State Council turns into working days to bridge a holiday
 block. Those decrees are published a year at a time, so a ``holidays`` release only knows the
-years up to its release; asking for a later year raises a ValueError instead of silently
-returning a calendar without 调休. (Release that first lists them: 0.61 for 2025, 0.85 for 2026;
-0.64 fixed make-up days that move across a year boundary, vacanza/holidays#2196.)
+years up to its release; for a later year ``calendar`` warns and uses the statutory holidays
+computed by rule without make-up days (``undecreed="raise"`` refuses instead). (Release that
+first lists them: 0.61 for 2025, 0.85 for 2026; 0.64 fixed make-up days that move across a
+year boundary, vacanza/holidays#2196.)
+
+The Spring Festival (春节) moves between 21 January and 20 February, so yearly seasonality cannot
+follow it: :func:`spring_festival_shares` gives windows around it (days before and after the
+lunar new year) for models of Chinese series.
 """
 
 from __future__ import annotations
@@ -34,6 +39,12 @@ FREQS = ("D", "W-MON", "MS")
 #: Countries whose working days are set by yearly decree (make-up weekend workdays). For these a
 #: year counts as covered only when the ``holidays`` release lists at least one make-up day in it.
 DECREED_WORKDAY_COUNTRIES = ("CN",)
+
+#: Windows around the lunar new year (days relative to 春节 day 1, inclusive): the run-up
+#: (migrant workers travel home, sites close), the holiday week, and the return.
+SPRING_FESTIVAL_WINDOWS: tuple[tuple[int, int], ...] = (
+    (-40, -21), (-20, -11), (-10, -1), (0, 6), (7, 15), (16, 30),
+)  # fmt: skip
 
 _FROM_CITY: Any = "from-city"  # sentinel: take the value from conf/city/<city>.yaml
 
@@ -463,3 +474,107 @@ def calendar(
         attrs["weather_note"] = "weather is aligned, never filled: missing periods stay NaN"
 
     return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+@lru_cache(maxsize=64)
+def lunar_new_year(year: int) -> pd.Timestamp:
+    """Chinese New Year's Day (春节 day 1) of ``year``, from the ``holidays`` lunar calendar.
+
+    Examples
+    --------
+    >>> str(lunar_new_year(2024).date()), str(lunar_new_year(2025).date())
+    ('2024-02-10', '2025-01-29')
+    """
+    h = holidays.country_holidays("CN", years=year, language="zh_CN")
+    return pd.Timestamp(min(h.get_named("春节", lookup="exact")))
+
+
+def days_from_lunar_new_year(days: Any) -> np.ndarray:
+    """Signed days from the nearest lunar new year (春节 day 1) for each day.
+
+    Examples
+    --------
+    >>> days_from_lunar_new_year(pd.to_datetime(["2024-02-08", "2024-02-10", "2024-03-01"]))
+    array([-2,  0, 20])
+    """
+    days = pd.DatetimeIndex(days).normalize()
+    rel = np.full(len(days), 10_000, dtype=np.int64)
+    if not len(days):
+        return rel
+    for year in range(days.min().year - 1, days.max().year + 2):
+        delta = ((days - lunar_new_year(year)) / pd.Timedelta(days=1)).to_numpy().astype(np.int64)
+        rel = np.where(np.abs(delta) < np.abs(rel), delta, rel)
+    return rel
+
+
+def spring_festival_shares(
+    time: Any, freq: str = "D", windows: tuple[tuple[int, int], ...] = SPRING_FESTIVAL_WINDOWS
+) -> np.ndarray:
+    """Share of each period's days inside each window around the lunar new year.
+
+    Daily data: 0/1 indicators; weekly (``"W-MON"``) and monthly (``"MS"``) periods: the
+    fraction of their days in the window (the daily indicators averaged over the period).
+
+    Parameters
+    ----------
+    time
+        Period starts of a regular axis of frequency ``freq``.
+    freq
+        ``"D"``, ``"W-MON"`` or ``"MS"``.
+    windows
+        ``(first, last)`` days relative to 春节 day 1, inclusive.
+
+    Returns
+    -------
+    np.ndarray
+        ``(len(time), len(windows))`` float64.
+
+    Examples
+    --------
+    >>> weeks = pd.date_range("2024-02-05", periods=2, freq="W-MON")  # 春节: Sat 2024-02-10
+    >>> (spring_festival_shares(weeks, "W-MON", ((-10, -1), (0, 6))) * 7).round().tolist()
+    [[5.0, 2.0], [0.0, 5.0]]
+    """
+    if freq not in FREQS:
+        raise ValueError(f"freq must be one of {FREQS}, got {freq!r}")
+    index = pd.DatetimeIndex(time)
+    n = len(index)
+    if n == 0:
+        return np.zeros((0, len(windows)))
+    if freq == "D":
+        days, period = index, np.arange(n)
+    else:
+        end = index[-1] + pd.tseries.frequencies.to_offset(freq) - pd.Timedelta(days=1)
+        days = pd.date_range(index[0], end, freq="D")
+        period = np.searchsorted(index.values, days.values, side="right") - 1
+    rel = days_from_lunar_new_year(days)
+    length = np.maximum(np.bincount(period, minlength=n), 1).astype(float)
+    out = np.empty((n, len(windows)))
+    for j, (lo, hi) in enumerate(windows):
+        inside = ((rel >= lo) & (rel <= hi)).astype(float)
+        out[:, j] = np.bincount(period, weights=inside, minlength=n) / length
+    return out
+
+
+def is_chinese_calendar(regressors: Any) -> bool:
+    """Whether regressors are a Chinese calendar: ``attrs["country"] == "CN"`` (from
+    :func:`calendar`) or a ``holiday_name`` variable naming 春节 / Spring Festival.
+
+    Examples
+    --------
+    >>> t = pd.date_range("2024-02-01", periods=3, freq="D")
+    >>> is_chinese_calendar(calendar(t, "qingdao")), is_chinese_calendar(None)
+    (True, False)
+    """
+    if regressors is None:
+        return False
+    attrs = getattr(regressors, "attrs", {}) or {}
+    if attrs.get("country") == "CN":
+        return True
+    try:
+        names = regressors["holiday_name"]
+    except (KeyError, TypeError, IndexError):
+        return False
+    text = np.asarray(names).astype(str)
+    return bool(np.char.find(text, "春节").max(initial=-1) >= 0
+                or np.char.find(text, "Spring Festival").max(initial=-1) >= 0)  # fmt: skip

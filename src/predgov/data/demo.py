@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from predgov.data.calendar import calendar, city_config
+from predgov.data.calendar import calendar, city_config, lunar_new_year
 from predgov.data.taxonomy import load_districts, load_taxonomy
 
 #: Version of the generator; bump when the same seed would give different numbers.
@@ -178,15 +178,6 @@ def _heating_shape(days: pd.DatetimeIndex, in_season: np.ndarray, cold: np.ndarr
     return np.where(in_season, shape, 0.0)
 
 
-def _lunar_new_years(first_year: int, last_year: int) -> list[pd.Timestamp]:
-    """Chinese New Year's Day (春节 day 1) per year, from the holidays package's lunar calendar."""
-    out = []
-    for year in range(first_year, last_year + 1):
-        h = holidays.country_holidays("CN", years=year, language="zh_CN")
-        out.append(pd.Timestamp(min(h.get_named("春节", lookup="exact"))))
-    return out
-
-
 def _off_blocks(working: np.ndarray, holiday: np.ndarray) -> list[tuple[int, int]]:
     """(first, last) indices of runs of non-working days that contain a public holiday."""
     blocks, i, n = [], 0, len(working)
@@ -215,7 +206,7 @@ def _category_factors(codes: list[str], days: pd.DatetimeIndex, cal: xr.Dataset)
     for a, b in _off_blocks(working, holiday):
         if any(d.month == 10 and d.day <= 8 for d in days[a : b + 1]):
             golden[a : b + 1] = True
-    cny = _lunar_new_years(days[0].year - 1, days[-1].year + 1)
+    cny = [lunar_new_year(y) for y in range(days[0].year - 1, days[-1].year + 2)]
     to_cny = np.full(n, 10_000)  # days until the next Chinese New Year
     from_cny = np.full(n, 10_000)  # days since the last one
     for d0 in cny:

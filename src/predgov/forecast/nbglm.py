@@ -49,6 +49,11 @@ grows linearly with the number of series.
   (``split_holidays``): the weekly pattern already has the weekend's rest.
 * Yearly seasonality and the trend are used only for series observed over at least two years
   (``"auto"``); shorter series get a level, the weekly pattern and the regressors.
+* Chinese calendars: windows around the Spring Festival (40 days before to 30 after 春节),
+  which moves between 21 January and 20 February so that yearly Fourier terms cannot follow
+  it. Their effects are estimated on category totals and each series' shrunk towards its
+  category's (``festival_pool``): per-series estimates from two or three festivals fit noise
+  (on the demo city they made 21 of 23 categories 1-5 % worse in the weeks around it).
 * Predictive quantiles are negative-binomial quantiles of the forecast mean: mid-distribution
   quantiles by default (continuous), or the integer ``nbinom.ppf`` values.
 
@@ -64,8 +69,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 from scipy import special
 
+from predgov.data.calendar import (
+    SPRING_FESTIVAL_WINDOWS,
+    is_chinese_calendar,
+    spring_festival_shares,
+)
 from predgov.forecast.base import (
     DEFAULT_QUANTILES,
     FIT_FAILED,
@@ -146,6 +157,20 @@ class NBGLM(Forecaster):
         training data). Weekly and monthly data always use one level.
     split_holidays
         Daily data: separate effects for a ``holiday`` regressor on weekdays and on weekends.
+    spring_festival
+        Effects of the windows around the lunar new year
+        (:data:`predgov.data.calendar.SPRING_FESTIVAL_WINDOWS`: 40 days before to 30 after
+        春节; for weekly and monthly data the share of each period's days in each window).
+        ``"auto"``: when the regressors are a Chinese calendar
+        (:func:`predgov.data.calendar.is_chinese_calendar`); True / False: always / never.
+    festival_pool
+        Series coordinate (default ``"category"``) whose groups share their festival effects:
+        the effects are estimated on each group's total (summed over its series: large
+        counts, precise), and each series' effects are shrunk towards its group's (prior sd
+        ``festival_deviation_scale``). None, or a layout without the coordinate: each series
+        estimates its own (prior sd ``regressor_prior_scale``).
+    festival_deviation_scale
+        Prior sd of a series' festival effects around its group's (log scale).
     calibrate
         Recalibrate the predictive quantile levels on rolling-origin forecasts inside the
         training data (see the module notes).
@@ -194,6 +219,9 @@ class NBGLM(Forecaster):
         level_prior_scale: float = 0.1,
         level_by: str = "auto",
         split_holidays: bool = True,
+        spring_festival: bool | str = "auto",
+        festival_pool: str | None = "category",
+        festival_deviation_scale: float = 0.1,
         calibrate: bool = True,
         seasonality_prior_scale: float = 1.0,
         regressor_prior_scale: float = 1.0,
@@ -214,6 +242,9 @@ class NBGLM(Forecaster):
         self.level_prior_scale = level_prior_scale
         self.level_by = level_by
         self.split_holidays = split_holidays
+        self.spring_festival = spring_festival
+        self.festival_pool = festival_pool
+        self.festival_deviation_scale = festival_deviation_scale
         self.calibrate = calibrate
         self.seasonality_prior_scale = seasonality_prior_scale
         self.regressor_prior_scale = regressor_prior_scale
@@ -235,8 +266,26 @@ class NBGLM(Forecaster):
             k = min(k, 5)
         return max(k, 0)
 
+    def fit(
+        self, counts: xr.DataArray | xr.Dataset, regressors: xr.Dataset | None = None
+    ) -> NBGLM:
+        """Fit all series (see :meth:`Forecaster.fit`); decides the Spring Festival terms."""
+        if self.spring_festival not in (True, False, "auto"):
+            raise ValueError(
+                f"spring_festival must be True, False or 'auto', got {self.spring_festival!r}"
+            )
+        if not (float(self.festival_deviation_scale) > 0):
+            raise ValueError("festival_deviation_scale must be > 0, got "
+                             f"{self.festival_deviation_scale!r}")  # fmt: skip
+        self.use_festival_ = bool(
+            self.spring_festival is True
+            or (self.spring_festival == "auto" and is_chinese_calendar(regressors))
+        )
+        super().fit(counts, regressors)
+        return self
+
     def _design(self, times: pd.DatetimeIndex, X: np.ndarray | None) -> np.ndarray:
-        """Design matrix: intercept, trend, weekly, yearly, regressors."""
+        """Design matrix: intercept, trend, weekly, yearly, Spring Festival windows, regressors."""
         n = len(times)
         ppy = PERIODS_PER_YEAR[self.freq_]
         pos = (np.asarray(times.values, dtype="datetime64[ns]") - self.origin_time_) / _DAY
@@ -247,6 +296,8 @@ class NBGLM(Forecaster):
             cols.append(fourier_terms(times, 7.0, int(self.weekly_harmonics)))
         if self.n_yearly_ > 0:
             cols.append(fourier_terms(times, 365.25, self.n_yearly_))
+        if self.use_festival_:
+            cols.append(spring_festival_shares(times, self.freq_, SPRING_FESTIVAL_WINDOWS))
         if X is not None and X.shape[1]:
             Xr = np.where(np.isnan(X), self.reg_center_, X)
             cols.append((Xr - self.reg_center_) / self.reg_scale_)
@@ -327,14 +378,15 @@ class NBGLM(Forecaster):
         P = D.shape[1]
         n_w = 2 * int(self.weekly_harmonics) if self.freq_ == "D" else 0
         n_y = 2 * self.n_yearly_
-        n_r = P - 2 - n_w - n_y
+        n_f = len(SPRING_FESTIVAL_WINDOWS) if self.use_festival_ else 0
+        n_r = P - 2 - n_w - n_y - n_f
         groups = np.array(["intercept", "trend"] + ["weekly"] * n_w + ["yearly"] * n_y
-                          + ["regressor"] * n_r)  # fmt: skip
+                          + ["festival"] * n_f + ["regressor"] * n_r)  # fmt: skip
         self.columns_ = groups
         lam = np.zeros(P)
         lam[groups == "trend"] = 1.0 / self.trend_prior_scale**2
         lam[(groups == "weekly") | (groups == "yearly")] = 1.0 / self.seasonality_prior_scale**2
-        lam[groups == "regressor"] = 1.0 / self.regressor_prior_scale**2
+        lam[(groups == "regressor") | (groups == "festival")] = 1.0 / self.regressor_prior_scale**2
 
         # Which series are modelled, and with which parts.
         status = series_status(values, season_length(self.freq_))
@@ -361,10 +413,18 @@ class NBGLM(Forecaster):
         converged = np.zeros(S, dtype=bool)
         iu = np.triu_indices(P)
         DD = D[:, iu[0]] * D[:, iu[1]]
+        # Festival effects pooled over groups of series: estimated on the group totals, then
+        # the prior mean of each series' effects.
+        prior_mean = np.zeros((S, P))
+        pooled = np.zeros(S, dtype=bool)
+        if n_f:
+            prior_mean, pooled = self._pooled_festival(values, D, DD, iu, off, lam, groups)
+            lam_s[np.ix_(pooled, groups == "festival")] = 1.0 / self.festival_deviation_scale**2
+        self.festival_pooled_ = pooled
         step = max(int(self.chunk_size), 1)
         for start in range(0, len(fit), step):
             idx = fit[start : start + step]
-            b, a, ok = self._irls(values[:, idx], D, DD, iu, off, lam_s[idx])
+            b, a, ok = self._irls(values[:, idx], D, DD, iu, off, lam_s[idx], prior_mean[idx])
             beta[idx], alpha[idx], converged[idx] = b, a, ok
         failed = (status == "") & ~(converged & np.isfinite(beta).all(axis=1) & np.isfinite(alpha))
         status[failed] = FIT_FAILED
@@ -374,7 +434,7 @@ class NBGLM(Forecaster):
         self.use_yearly_ = use_yearly
         self.use_trend_ = use_trend
         # Local level and predictive dispersion from rolling-origin forecasts in training.
-        n_params = (lam_s < 1e9).sum(axis=1).astype(float)
+        n_params = (lam_s < 1e9).sum(axis=1).astype(float) - n_f * pooled  # pooled: not free
         self.level_, self.alpha0_, self.alpha_slope_, self.oos_ok_ = self._local_level(
             values, D, off, beta, alpha, n_params
         )
@@ -401,8 +461,10 @@ class NBGLM(Forecaster):
         iu: tuple[np.ndarray, np.ndarray],
         off: np.ndarray,
         lam: np.ndarray,
+        prior_mean: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Penalised IRLS for a block of series sharing the design ``D``."""
+        """Penalised IRLS for a block of series sharing the design ``D``: ridge ``lam`` (per
+        series and column) around ``prior_mean`` (default 0)."""
         S = Y.shape[1]
         P = D.shape[1]
         M = ~np.isnan(Y)
@@ -410,7 +472,8 @@ class NBGLM(Forecaster):
         DD32 = DD.astype(np.float32)
         n_obs = M.sum(axis=0)
         mean = Y0.sum(axis=0) / np.maximum(n_obs, 1)
-        beta = np.zeros((S, P))
+        b0 = np.zeros((S, P)) if prior_mean is None else prior_mean
+        beta = b0.copy()
         beta[:, 0] = np.log(mean + 0.1)
         alpha = np.zeros(S)
         active = np.arange(S)
@@ -436,7 +499,7 @@ class NBGLM(Forecaster):
             A[:, iu[0], iu[1]] = G
             A[:, iu[1], iu[0]] = G
             A[:, diag, diag] += lam[active]
-            score = (D.T @ (w * (y - mu) / mu)).T - lam[active] * b  # (s, P)
+            score = (D.T @ (w * (y - mu) / mu)).T - lam[active] * (b - b0[active])  # (s, P)
             try:
                 delta = np.linalg.solve(A, score[:, :, None])[:, :, 0]
             except np.linalg.LinAlgError:
@@ -454,6 +517,47 @@ class NBGLM(Forecaster):
         # Series still moving slowly after max_iter are accepted when the last step was small.
         converged |= np.isfinite(beta).all(axis=1)
         return beta, alpha, converged
+
+    def _pooled_festival(
+        self, values: np.ndarray, D: np.ndarray, DD: np.ndarray, iu: tuple[np.ndarray, np.ndarray],
+        off: np.ndarray, lam: np.ndarray, groups: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """Festival effects of each ``festival_pool`` group, fitted on the group's total.
+
+        Returns the prior mean ``(series, P)`` (the group's festival coefficients, 0 elsewhere)
+        and which series got one. A period enters a total only where all the group's series
+        are observed; yearly terms and the trend are used when the total spans
+        ``min_years_yearly``.
+        """
+        S, P = values.shape[1], D.shape[1]
+        mean = np.zeros((S, P))
+        pooled = np.zeros(S, dtype=bool)
+        labels = self.layout_.values_of(self.festival_pool) if self.festival_pool else None
+        if labels is None:
+            return mean, pooled
+        keys, member = np.unique(np.asarray(labels).astype(str), return_inverse=True)
+        totals = np.full((values.shape[0], len(keys)), np.nan)
+        for g in range(len(keys)):
+            block = values[:, member == g]
+            totals[:, g] = np.where(np.isnan(block).any(axis=1), np.nan, block.sum(axis=1))
+        observed = ~np.isnan(totals)
+        span = observed.sum(axis=0) / PERIODS_PER_YEAR[self.freq_]
+        lam_g = np.broadcast_to(lam, (len(keys), P)).copy()
+        short = span < self.min_years_yearly - 1e-9
+        lam_g[np.ix_(short, (groups == "trend") | (groups == "yearly"))] = 1e10
+        usable = (np.nansum(totals, axis=0) > 0) & (span > 0)
+        if not usable.any():
+            return mean, pooled
+        beta, _, ok = self._irls(totals[:, usable], D, DD, iu, off, lam_g[usable])
+        fcols = groups == "festival"
+        good = ok & np.isfinite(beta).all(axis=1)
+        coef = np.zeros((len(keys), int(fcols.sum())))
+        has = np.zeros(len(keys), dtype=bool)
+        coef[np.flatnonzero(usable)[good]] = beta[good][:, fcols]
+        has[np.flatnonzero(usable)[good]] = True
+        mean[:, fcols] = coef[member]
+        pooled = has[member]
+        return mean, pooled
 
     @staticmethod
     def _dispersion(
@@ -646,11 +750,12 @@ class NBGLM(Forecaster):
         with rows for working days (0) and rest days (1) (equal rows for weekly and monthly
         data, and for ``level`` when the shared level was chosen). With ``split_holidays`` (daily
         data) the regressor columns are the regressors in order, ``holiday`` meaning holidays
-        on weekdays, then holidays on weekends last.
+        on weekdays, then holidays on weekends last. ``festival`` has one column per Spring
+        Festival window (none without them).
         """
         self._check_fitted()
         out: dict[str, Any] = {}
-        for g in ("intercept", "trend", "weekly", "yearly", "regressor"):
+        for g in ("intercept", "trend", "weekly", "yearly", "festival", "regressor"):
             out[g] = self.coef_[:, self.columns_ == g]
         out["alpha"] = self.alpha_
         out["alpha0"] = self.alpha0_

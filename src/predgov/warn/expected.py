@@ -78,6 +78,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from predgov.data.calendar import (
+    SPRING_FESTIVAL_WINDOWS,
+    is_chinese_calendar,
+    spring_festival_shares,
+)
 from predgov.warn._common import (
     POISSON_SIZE,
     periods_per_year,
@@ -96,8 +101,6 @@ CALENDAR_VARS = ("holiday", "makeup_workday", "working_day", "weekend")
 SEASON_VARS = ("heating_season", "tourist_season")
 #: Onset windows of a season, days since its first day (inclusive ranges).
 ONSET_WINDOWS = ((0, 6), (7, 13), (14, 27))
-#: Windows around the lunar new year (days relative to 春节 day 1), Chinese calendars only.
-SPRING_FESTIVAL_WINDOWS = ((-40, -21), (-20, -11), (-10, -1), (0, 6), (7, 15), (16, 30))
 #: Default yearly Fourier pairs per frequency.
 HARMONICS = {"D": 6, "W-MON": 4, "MS": 3}
 #: Default refit stride (periods).
@@ -187,32 +190,6 @@ def _holiday_key(name: str) -> str:
     return name.strip()
 
 
-def _lunar_new_years(years: range) -> list[pd.Timestamp]:
-    import holidays
-
-    out = []
-    for year in years:
-        try:
-            h = holidays.country_holidays("CN", years=year, language="en_US")
-        except Exception:  # pragma: no cover - holidays without CN
-            return []
-        days = [d for d, n in h.items() if "Spring Festival" in n or "Chinese New Year" in n]
-        if days:
-            out.append(pd.Timestamp(min(days)))
-    return out
-
-
-def _days_from_lunar_new_year(days: pd.DatetimeIndex) -> np.ndarray:
-    """Days from the nearest lunar new year (春节 day 1) for each day (10,000 if none known)."""
-    rel = np.full(len(days), 10_000)
-    if not len(days):
-        return rel
-    for d0 in _lunar_new_years(range(days[0].year - 1, days[-1].year + 2)):
-        delta = ((days - d0) / pd.Timedelta(days=1)).to_numpy().astype(int)
-        rel = np.where(np.abs(delta) < np.abs(rel), delta, rel)
-    return rel
-
-
 def design(
     time: np.ndarray,
     freq: str,
@@ -297,9 +274,9 @@ def design(
             if c not in frame.columns:
                 frame[c] = cal[c]
     names_col = frame.pop("holiday_name") if "holiday_name" in frame.columns else None
-    # A Chinese calendar by its attrs (the city's calendar, or regressors from calendar());
-    # daily data recognise it by its holiday names below.
-    chinese_calendar = "CN" in (getattr(regressors, "attrs", {}).get("country"), country)
+    # Weekly/monthly: a Chinese calendar by its attrs (the city's calendar, or regressors from
+    # calendar()); daily data recognise it by its holiday names below.
+    chinese_calendar = country == "CN" or is_chinese_calendar(regressors)
 
     if "holiday" in frame:
         add(frame["holiday"].fillna(0).to_numpy(float), "holiday", "calendar")
@@ -333,27 +310,19 @@ def design(
             blocks.setdefault(key, np.zeros(n))[a : b + 1] = 1.0
         for key in sorted(blocks):
             add(blocks[key], f"block_{key}", "block")
-        chinese = any("春节" in x for x in hol_names) or any(
+        daily_chinese = any("春节" in x for x in hol_names) or any(
             "Spring Festival" in x for x in hol_names
         )
-        if chinese:
-            rel = _days_from_lunar_new_year(index)
-            for lo, hi in SPRING_FESTIVAL_WINDOWS:
-                add((rel >= lo) & (rel <= hi), f"spring_festival{lo}_{hi}", "spring")
-    elif freq != "D" and chinese_calendar:
-        # Weekly / monthly: the share of each period's days in each window (the daily
-        # indicators summed over the period, divided by its length). Yearly Fourier terms
-        # cannot follow the lunar date (21 Jan - 20 Feb): without these, a festival dip is
-        # expected in the weeks of last year's festival.
-        days = pd.date_range(index[0], index[-1] + pd.tseries.frequencies.to_offset(freq)
-                             - pd.Timedelta(days=1), freq="D")  # fmt: skip
-        period = np.searchsorted(index.values, days.values, side="right") - 1
-        length = np.bincount(period, minlength=n).astype(float)
-        rel = _days_from_lunar_new_year(days)
-        for lo, hi in SPRING_FESTIVAL_WINDOWS:
-            inside = ((rel >= lo) & (rel <= hi)).astype(float)
-            share = np.bincount(period, weights=inside, minlength=n) / np.maximum(length, 1.0)
-            add(share, f"spring_festival{lo}_{hi}", "spring")
+    else:
+        daily_chinese = False
+    if daily_chinese if freq == "D" else chinese_calendar:
+        # Daily: 0/1 windows (for a calendar naming 春节); weekly / monthly: the share of each
+        # period's days in each window. Yearly Fourier terms cannot follow the lunar date
+        # (21 Jan - 20 Feb): without these, a festival dip is expected in the weeks of last
+        # year's festival.
+        shares = spring_festival_shares(index, freq, SPRING_FESTIVAL_WINDOWS)
+        for j, (lo, hi) in enumerate(SPRING_FESTIVAL_WINDOWS):
+            add(shares[:, j], f"spring_festival{lo}_{hi}", "spring")
 
     special = set(CALENDAR_VARS) | set(seasons)
     for var in frame.columns:
