@@ -321,3 +321,15 @@ def test_coverage_by_origin_known_answer():
     cov = bench.coverage_by_origin(fake, 0.8)
     assert cov.tolist() == pytest.approx([2 / 3, 1 / 2])  # bounds count as inside; NaN skipped
     assert list(cov.index) == list(pd.to_datetime(["2024-01-01", "2024-01-04"]))
+
+
+def test_benchmark_festival_section_on_a_small_demo():
+    bench = _benchmark_module()
+    counts, reg = bench.demo_data(seed=0, n_districts=2)
+    counts = counts.sel(category=["noise_construction", "parking"])
+    table = bench.festival_section(counts, reg)
+    assert list(table.index) == ["seasonal_naive", "default, no festival windows", "default"]
+    assert {"mase", "spl", "cov80", "mase noise_construction"} <= set(table.columns)
+    # The windows are what forecasts the construction stop around 春节 2024.
+    col = "mase noise_construction"
+    assert table.loc["default", col] < 0.8 * table.loc["default, no festival windows", col]
