@@ -424,6 +424,14 @@ def test_spring_festival_own_estimates_and_auto_switch(festival_city):
     plain = NBGLM().fit(train)
     assert not plain.use_festival_ and plain.coefficients()["festival"].shape == (8, 0)
     assert NBGLM(spring_festival=True).fit(train).use_festival_
+    # A series with no observations falls back; the rest of its category is still pooled.
+    gappy = train.astype(float).copy()
+    gappy.loc[{"district": "a", "category": "sites"}] = np.nan
+    m = NBGLM().fit(gappy, cal.sel(time=train["time"]))
+    assert m.fallback_[0] == "no observations"  # series order: district x category
+    assert not m.festival_pooled_[0] and m.festival_pooled_[1:].all()
+    sites = m.coefficients()["festival"].reshape(4, 2, 6)[1:, 0]
+    assert float(sites[:, 2].mean()) == pytest.approx(-1.2, abs=0.25)  # window -10..-1
     with pytest.raises(ValueError, match="spring_festival"):
         NBGLM(spring_festival="yes").fit(train)
     with pytest.raises(ValueError, match="festival_deviation_scale"):

@@ -418,7 +418,7 @@ class NBGLM(Forecaster):
         prior_mean = np.zeros((S, P))
         pooled = np.zeros(S, dtype=bool)
         if n_f:
-            prior_mean, pooled = self._pooled_festival(values, D, DD, iu, off, lam, groups)
+            prior_mean, pooled = self._pooled_festival(values, fit, D, DD, iu, off, lam, groups)
             lam_s[np.ix_(pooled, groups == "festival")] = 1.0 / self.festival_deviation_scale**2
         self.festival_pooled_ = pooled
         step = max(int(self.chunk_size), 1)
@@ -519,15 +519,15 @@ class NBGLM(Forecaster):
         return beta, alpha, converged
 
     def _pooled_festival(
-        self, values: np.ndarray, D: np.ndarray, DD: np.ndarray, iu: tuple[np.ndarray, np.ndarray],
-        off: np.ndarray, lam: np.ndarray, groups: np.ndarray,
+        self, values: np.ndarray, fit: np.ndarray, D: np.ndarray, DD: np.ndarray,
+        iu: tuple[np.ndarray, np.ndarray], off: np.ndarray, lam: np.ndarray, groups: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
         """Festival effects of each ``festival_pool`` group, fitted on the group's total.
 
         Returns the prior mean ``(series, P)`` (the group's festival coefficients, 0 elsewhere)
-        and which series got one. A period enters a total only where all the group's series
-        are observed; yearly terms and the trend are used when the total spans
-        ``min_years_yearly``.
+        and which series got one. A group's total sums its modelled series (``fit``: not the
+        fallbacks) and counts a period only where all of them are observed; yearly terms and
+        the trend are used when the total spans ``min_years_yearly``.
         """
         S, P = values.shape[1], D.shape[1]
         mean = np.zeros((S, P))
@@ -536,16 +536,20 @@ class NBGLM(Forecaster):
         if labels is None:
             return mean, pooled
         keys, member = np.unique(np.asarray(labels).astype(str), return_inverse=True)
+        modelled = np.zeros(S, dtype=bool)
+        modelled[fit] = True
         totals = np.full((values.shape[0], len(keys)), np.nan)
         for g in range(len(keys)):
-            block = values[:, member == g]
-            totals[:, g] = np.where(np.isnan(block).any(axis=1), np.nan, block.sum(axis=1))
+            block = values[:, (member == g) & modelled]
+            if block.shape[1]:
+                totals[:, g] = np.where(np.isnan(block).any(axis=1), np.nan, block.sum(axis=1))
         observed = ~np.isnan(totals)
         span = observed.sum(axis=0) / PERIODS_PER_YEAR[self.freq_]
         lam_g = np.broadcast_to(lam, (len(keys), P)).copy()
         short = span < self.min_years_yearly - 1e-9
         lam_g[np.ix_(short, (groups == "trend") | (groups == "yearly"))] = 1e10
-        usable = (np.nansum(totals, axis=0) > 0) & (span > 0)
+        usable = (np.nansum(totals, axis=0) > 0) & (observed.sum(axis=0) >= season_length(
+            self.freq_))  # fmt: skip
         if not usable.any():
             return mean, pooled
         beta, _, ok = self._irls(totals[:, usable], D, DD, iu, off, lam_g[usable])
@@ -556,7 +560,7 @@ class NBGLM(Forecaster):
         coef[np.flatnonzero(usable)[good]] = beta[good][:, fcols]
         has[np.flatnonzero(usable)[good]] = True
         mean[:, fcols] = coef[member]
-        pooled = has[member]
+        pooled = has[member] & modelled
         return mean, pooled
 
     @staticmethod
