@@ -432,6 +432,12 @@ def test_spring_festival_own_estimates_and_auto_switch(festival_city):
     assert not m.festival_pooled_[0] and m.festival_pooled_[1:].all()
     sites = m.coefficients()["festival"].reshape(4, 2, 6)[1:, 0]
     assert float(sites[:, 2].mean()) == pytest.approx(-1.2, abs=0.25)  # window -10..-1
+    # Under two years there are no yearly terms, so no festival effects either (a window seen
+    # once would take the winter's shape as its effect).
+    short = NBGLM(spring_festival=True).fit(train.sel(time=slice("2023-06-01", None)),
+                                            cal.sel(time=slice("2023-06-01", "2024-12-31")))
+    assert short.use_festival_ and not short.festival_pooled_.any()
+    assert np.abs(short.coefficients()["festival"]).max() < 1e-6
     with pytest.raises(ValueError, match="spring_festival"):
         NBGLM(spring_festival="yes").fit(train)
     with pytest.raises(ValueError, match="festival_deviation_scale"):
@@ -439,15 +445,16 @@ def test_spring_festival_own_estimates_and_auto_switch(festival_city):
 
 
 def test_spring_festival_weekly_shares(festival_city):
-    """Weekly data: the windows enter as shares of each week's days; the festival weeks of
-    "sites" are forecast low."""
+    """Weekly data: the windows are off under "auto"; asked for, they enter as shares of each
+    week's days and the festival weeks of "sites" are forecast low."""
     from predgov.data.calendar import calendar
     from predgov.data.cube import resample_counts
 
     train = festival_city[0]
     weekly = resample_counts(train.to_dataset(name="counts"), "W-MON")["counts"]
     cal = calendar((weekly["time"].values[0], "2025-03-31", "W-MON"), "qingdao")
-    model = NBGLM().fit(weekly, cal.sel(time=weekly["time"]))
+    assert not NBGLM().fit(weekly, cal.sel(time=weekly["time"])).use_festival_
+    model = NBGLM(spring_festival=True).fit(weekly, cal.sel(time=weekly["time"]))
     assert model.use_festival_ and model.festival_pooled_.all()
     fc = model.predict(12, cal)
     sites = fc["mean"].sel(category="sites").sum("district")
