@@ -381,7 +381,10 @@ def festival_city():
 def test_spring_festival_effects_pooled_by_category(festival_city):
     train, mu, _, cal = festival_city
     model = NBGLM().fit(train, cal.sel(time=train["time"]))
-    assert model.use_festival_ and model.festival_pooled_.all()
+    # Leave-one-festival-out on the category totals: the windows forecast the left-out
+    # festival of "sites" better, and those of "other" (no effect) do not.
+    assert model.use_festival_ and model.festival_groups_ == {"other": False, "sites": True}
+    assert model.festival_pooled_.tolist() == [True, False] * 4  # district x category
     fc = model.predict(90, cal)
     future = pd.DatetimeIndex(fc["time"].values)
     truth = xr.DataArray(mu[len(train["time"]):], dims=("time", "district", "category"),
@@ -397,6 +400,7 @@ def test_spring_festival_effects_pooled_by_category(festival_city):
     assert coef.shape == (8, 6)
     sites = coef.reshape(4, 2, 6)[:, 0]
     assert float(np.ptp(sites, axis=0).max()) < 0.25
+    assert np.abs(coef.reshape(4, 2, 6)[:, 1]).max() < 1e-6  # "other": no windows
     assert int((model.columns_ == "festival").sum()) == 6
 
 
@@ -429,7 +433,7 @@ def test_spring_festival_own_estimates_and_auto_switch(festival_city):
     gappy.loc[{"district": "a", "category": "sites"}] = np.nan
     m = NBGLM().fit(gappy, cal.sel(time=train["time"]))
     assert m.fallback_[0] == "no observations"  # series order: district x category
-    assert not m.festival_pooled_[0] and m.festival_pooled_[1:].all()
+    assert m.festival_pooled_.tolist() == [False, False] + [True, False] * 3
     sites = m.coefficients()["festival"].reshape(4, 2, 6)[1:, 0]
     assert float(sites[:, 2].mean()) == pytest.approx(-1.2, abs=0.25)  # window -10..-1
     # Under two years there are no yearly terms, so no festival effects either (a window seen
@@ -455,7 +459,7 @@ def test_spring_festival_weekly_shares(festival_city):
     cal = calendar((weekly["time"].values[0], "2025-03-31", "W-MON"), "qingdao")
     assert not NBGLM().fit(weekly, cal.sel(time=weekly["time"])).use_festival_
     model = NBGLM(spring_festival=True).fit(weekly, cal.sel(time=weekly["time"]))
-    assert model.use_festival_ and model.festival_pooled_.all()
+    assert model.use_festival_ and model.festival_groups_ == {"other": False, "sites": True}
     fc = model.predict(12, cal)
     sites = fc["mean"].sel(category="sites").sum("district")
     other = fc["mean"].sel(category="other").sum("district")
