@@ -482,9 +482,11 @@ class NBGLM(Forecaster):
         off: np.ndarray,
         lam: np.ndarray,
         prior_mean: np.ndarray | None = None,
+        init: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Penalised IRLS for a block of series sharing the design ``D``: ridge ``lam`` (per
-        series and column) around ``prior_mean`` (default 0)."""
+        series and column) around ``prior_mean`` (default 0), started from ``init`` (default:
+        the prior mean with the intercept at the log mean count)."""
         S = Y.shape[1]
         P = D.shape[1]
         M = ~np.isnan(Y)
@@ -495,6 +497,8 @@ class NBGLM(Forecaster):
         b0 = np.zeros((S, P)) if prior_mean is None else prior_mean
         beta = b0.copy()
         beta[:, 0] = np.log(mean + 0.1)
+        if init is not None:
+            beta = np.where(np.isfinite(init), init, beta)
         alpha = np.zeros(S)
         active = np.arange(S)
         converged = np.zeros(S, dtype=bool)
@@ -588,17 +592,18 @@ class NBGLM(Forecaster):
             Y, L = totals[:, usable], lam_g[usable]
             L0 = L.copy()
             L0[:, fcols] = 1e10
+            beta, _, ok = self._irls(Y, D, DD, iu, off, L)
+            start0 = np.where(fcols[None, :], 0.0, beta)
             err = np.zeros((2, usable.size))  # with, without windows
             for a, b in episodes:
                 Yk = Y.copy()
                 Yk[a:b] = np.nan
-                for j, lam_k in enumerate((L, L0)):
-                    beta_k, _, ok_k = self._irls(Yk, D, DD, iu, off, lam_k)
+                for j, (lam_k, init) in enumerate(((L, beta), (L0, start0))):
+                    beta_k, _, ok_k = self._irls(Yk, D, DD, iu, off, lam_k, init=init)
                     pred = np.exp(np.clip(D[a:b] @ beta_k.T + off[a:b, None], _ETA_MIN,
                                           _ETA_MAX))  # fmt: skip
                     e = np.nansum(np.abs(Y[a:b] - pred), axis=0)
                     err[j] += np.where(ok_k & np.isfinite(e), e, np.inf)
-            beta, _, ok = self._irls(Y, D, DD, iu, off, L)
             good = ok & np.isfinite(beta).all(axis=1) & (err[0] < err[1])
             keep[usable[good]] = True
             coef[usable[good]] = beta[good][:, fcols]
