@@ -38,8 +38,7 @@ def _apply_partial(cube: xr.Dataset, labels: list[str], partial: str) -> xr.Data
     "mask"; record the policy and the requests in those periods in the attrs."""
     counts = cube["counts"]
     idx = pd.DatetimeIndex(cube["time"].values).get_indexer(pd.DatetimeIndex(labels))
-    rows = counts.isel(time=idx) if len(idx) else counts.isel(time=slice(0, 0))
-    in_partial = int(np.nansum(rows.values)) if rows.size else 0
+    in_partial = int(np.nansum(counts.values[idx])) if len(idx) else 0
     if partial == "mask" and len(idx):
         values = counts.values.astype("float64")
         values[idx] = np.nan

@@ -315,7 +315,8 @@ def design(
         )
     else:
         daily_chinese = False
-    if daily_chinese if freq == "D" else chinese_calendar:
+    use_festival = daily_chinese if freq == "D" else chinese_calendar
+    if use_festival:
         # Daily: 0/1 windows (for a calendar naming 春节); weekly / monthly: the share of each
         # period's days in each window. Yearly Fourier terms cannot follow the lunar date
         # (21 Jan - 20 Feb): without these, a festival dip is expected in the weeks of last

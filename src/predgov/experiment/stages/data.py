@@ -125,9 +125,10 @@ def _load_file(cfg: FileDataConfig) -> DataStageResult:
         source=f"hotline records from {Path(cfg.path).name}",
         partial=cfg.cube.partial,
     )
+    partial_line = partial_text(cube)
     return DataStageResult(
         cube=cube,
-        report_text=str(result.report) + ("\n" + partial_text(cube) if partial_text(cube) else ""),
+        report_text=str(result.report) + ("\n" + partial_line if partial_line else ""),
         report={**result.report.to_dict(), **partial_report(cube)},
         records=result.records,
         inputs={"records": Path(cfg.path)},
