@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint clean-venv
+.PHONY: demo test test-slow lint clean-venv
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "predgov needs Python 3.11 or newer; run make PYTHON=python3.11 ...")'
@@ -19,6 +19,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m pytest
+
+# The slow tier: tests marked `slow` (e.g. the 2,000-input ingest fuzz run); not part of `make test`.
+test-slow: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/python -m pytest -m slow
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

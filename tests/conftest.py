@@ -9,12 +9,20 @@ Fixtures
     Path of the real Brooklyn residential-noise 311 file (86,040 rows, 2023); skipped when absent.
 
 ``shared_file(relative)`` is the same lookup as a plain function for other fixtures.
+``output_texts``
+    A function ``path -> list[str]``: every text a reader of an output file could recover (raw
+    bytes as UTF-8, inflated PDF streams, Parquet cells, netCDF attrs and string values), for
+    privacy scans of run directories.
 """
 
 from __future__ import annotations
 
+import re
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from predgov import paths
@@ -49,3 +57,35 @@ def brooklyn_noise_path() -> Path:
         return paths.shared_data_file(paths.BROOKLYN_NOISE)
     except FileNotFoundError:
         pytest.skip(f"shared Brooklyn 311 file not found: {SKIP_HINT}")
+
+
+def _output_texts(path: Path) -> list[str]:
+    """Every text a reader of this output could recover (cells, attrs, raw and inflated bytes)."""
+    raw = path.read_bytes()
+    texts = [path.name, raw.decode("utf-8", errors="ignore")]
+    if path.suffix == ".pdf":
+        for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", raw, flags=re.S):
+            try:
+                texts.append(zlib.decompress(stream).decode("latin-1"))
+            except zlib.error:
+                pass
+    if path.suffix == ".parquet":
+        frame = pd.read_parquet(path)
+        texts.append(frame.astype(str).to_csv())
+        texts.extend(frame.columns.astype(str))
+    if path.suffix == ".nc":
+        from predgov.data.cube import read_cube
+
+        ds = read_cube(path)
+        texts.append(repr(ds.attrs))
+        for var in ds.variables.values():
+            texts.append(repr(var.attrs))
+            if var.dtype.kind in "OUS":
+                texts.extend(map(str, var.values.ravel()))
+    return texts
+
+
+@pytest.fixture(scope="session")
+def output_texts() -> Callable[[Path], list[str]]:
+    """See the module docstring: texts recoverable from one output file."""
+    return _output_texts
