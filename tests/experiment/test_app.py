@@ -56,6 +56,10 @@ def test_demo_run_directory_holds_every_output(demo_run):
                  "warn/figures/alert_board.png", "sim/sim.nc", "sim/season_by_category.csv",
                  "sim/figures/sim_overview.png"):
         assert name in files, f"{name} missing from {sorted(files)}"
+    status = json.loads((demo_run / "status.json").read_text())
+    assert status["status"] == "complete" and "COMPLETE" in files and "FAILED" not in files
+    assert list(status["stages"]) == ["data", "forecast", "warn", "sim"]
+    assert set(status["outputs"]) <= set(files) and "warnings.txt" in status["outputs"]
     cube = read_cube(demo_run / "cube.nc")
     assert cube["counts"].dims == ("time", "district", "category")
     assert cube.sizes["time"] == 365 and cube.sizes["district"] == 10
@@ -83,8 +87,8 @@ def test_demo_run_directory_holds_every_output(demo_run):
 def test_same_config_and_seed_give_identical_bytes(demo_run, tmp_path):
     again = run_predgov(tmp_path / "b", *SMALL)
     first, second = _files(demo_run), _files(again)
-    # hydra.yaml records the run directory itself; the log carries timestamps.
-    skip = {".hydra/hydra.yaml"}
+    # hydra.yaml records the run directory itself; the log and status.json carry timestamps.
+    skip = {".hydra/hydra.yaml", "status.json"}
     names = [n for n in first if n not in skip and not n.endswith(".log")]
     assert names == [n for n in second if n not in skip and not n.endswith(".log")]
     for name in names:

@@ -112,3 +112,97 @@ def test_experiments_exist_and_unknown_ones_fail():
 
     with pytest.raises(MissingConfigException):
         _compose(["+experiment=no_such_question"])
+
+
+# ------------------------------------------------------------------------------ strict config
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["+foo=bar"], "unknown config key 'foo'"),
+        (["+data.sed=3"], "unknown config key 'data.sed' (did you mean 'data.seed'?)"),
+        (["+forecast.horizn=5"],
+         "unknown config key 'forecast.horizn' (did you mean 'forecast.horizon'?)"),
+        (["+data.cube.frq=W-MON"],
+         "unknown config key 'data.cube.frq' (did you mean 'data.cube.freq'?)"),
+        (["+forecast._target_=os.system"], "config key 'forecast._target_' is refused"),
+        (["+forecast.params._target_=os.system"],
+         "config key 'forecast.params._target_' is refused"),
+        (["+forecast.params.trnd=true"],
+         "unknown config key 'forecast.params.trnd' (NBGLM does not take it) "
+         "(did you mean 'forecast.params.trend'?)"),
+        (["forecast=prophet", "+forecast.params.n_job=2"],
+         "unknown config key 'forecast.params.n_job' (ProphetForecaster does not take it) "
+         "(did you mean 'forecast.params.n_jobs'?)"),
+        (["+warn.params.treshold=3"],
+         "unknown config key 'warn.params.treshold' (detector nb_cusum does not take it) "
+         "(did you mean 'warn.params.threshold'?)"),
+        # The weekly default detector is Farrington: its own keywords are checked.
+        (["data.cube.freq=W-MON", "+warn.params.delta=2"],
+         "unknown config key 'warn.params.delta' (detector farrington does not take it)"),
+        (["+sim.params.heatin.start_amp=2"],
+         "unknown config key 'sim.params.heatin' (no such process) "
+         "(did you mean 'sim.params.heating'?)"),
+        (["+sim.params.heating.start_ampl=2"],
+         "unknown config key 'sim.params.heating.start_ampl' (HeatingParams has no such "
+         "parameter) (did you mean 'sim.params.heating.start_amp'?)"),
+        (["data.city=qingdoa"], "invalid config value at 'data.city': no city 'qingdoa' "
+                                "(did you mean 'qingdao'?)"),
+        (["data.country=XX"], "invalid config value at 'data.country'"),
+    ],
+)
+def test_unknown_keys_fail_with_one_line_naming_the_key(overrides, message):
+    with pytest.raises(ConfigError) as info:
+        validate(_compose(overrides))
+    text = str(info.value)
+    assert text.startswith(message), text
+    assert "\n" not in text
+
+
+def test_known_params_pass_and_reach_the_stage():
+    cfg = validate(_compose(["warn.method=ears_c2", "+warn.params.alpha=0.01",
+                             "+forecast.params.trend=false",
+                             "+sim.params.heating.start_amp=2.5"]))  # fmt: skip
+    assert cfg.warn.params == {"alpha": 0.01}
+    assert cfg.forecast.params == {"trend": False}
+    assert cfg.sim.params == {"heating": {"start_amp": 2.5}}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["data.preset=qd123"], "invalid config value at 'data.preset': unknown preset 'qd123' "
+                                "(did you mean 'qd12345'?)"),
+        (["data.preset=qd12345", "data.timezone=Asia/Shangai"],
+         "invalid config value at 'data.timezone': unknown timezone 'Asia/Shangai' "
+         "(did you mean 'Asia/Shanghai'?)"),
+        (["data.preset=qd12345", "data.timezone=+08:00"],
+         "invalid config value at 'data.timezone': unknown timezone '+08:00'"),
+    ],
+)
+def test_unknown_preset_and_timezone_fail_at_validation(overrides, message):
+    with pytest.raises(ConfigError) as info:
+        validate(_compose(["data=file", "data.path=x.csv", *overrides]))
+    assert str(info.value).startswith(message), str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_key_env_must_name_a_variable_and_the_message_never_echoes_it():
+    key = "k3y-0123456789-secret"
+    with pytest.raises(ConfigError, match=r"data\.key_env") as info:
+        validate(_compose(["data=file", "data.path=x.csv", "data.preset=qd12345",
+                           f"data.key_env={key}"]))  # fmt: skip
+    assert key not in str(info.value)
+    cfg = validate(_compose(["data=file", "data.path=x.csv", "data.preset=qd12345",
+                             "data.key_env=MY_HMAC_KEY"]))  # fmt: skip
+    assert cfg.data.key_env == "MY_HMAC_KEY"
+
+
+def test_schemas_are_not_group_options():
+    """`predgov --help` lists group options; the schemas must not be among them."""
+    for group in ("data", "forecast", "warn", "sim", "policy", "viz"):
+        names = {p.stem for p in (conf_dir() / group).glob("*.yaml")}
+        assert not any(n.endswith("_schema") for n in names)
+    with pytest.raises(Exception, match="file_schema"):
+        _compose(["data=file_schema"])

@@ -96,15 +96,19 @@ def test_cells_show_totals_suppressed_and_not_observed_distinctly(cube: xr.Datas
     # Columns grouped by parent: utilities (heating, gas), then market (consumer, food).
     expected = np.array([[40, 0, 2, 20], [1, 0, 0, 0], [12, 8, NAN, 8]])
     suppressed = {(0, 2), (1, 0)}  # totals 2 and 1
+    # Complementary cells: each row and column with a suppressed cell holds a second withheld
+    # one (smallest positive first: 市南 food 20; 崂山 has only zeros left; then the columns).
+    complement = {(0, 3), (1, 2), (2, 0), (2, 3)}
     not_observed = {(2, 2)}
     values = _mesh(fig).get_array().reshape(3, 4)
-    hidden = suppressed | not_observed
+    hidden = suppressed | complement | not_observed
     for i, j in np.ndindex(3, 4):
         assert bool(values.mask[i, j]) == ((i, j) in hidden)
         if (i, j) not in hidden:
             assert values[i, j] == expected[i, j]  # zeros are drawn as values
-    assert _cells(fig, color=SUPPRESSED_COLOR.lower()) == suppressed
+    assert _cells(fig, color=SUPPRESSED_COLOR.lower()) == suppressed | complement
     assert _texts(fig, "<5") == suppressed
+    assert _texts(fig, "×") == complement
     assert _cells(fig, hatch="////") == not_observed
     hatched = [p for p in fig.axes[0].patches if p.get_hatch()]
     assert to_hex(hatched[0].get_edgecolor()) == HATCH_COLOR.lower()
@@ -160,7 +164,9 @@ def test_mean_reducer_uses_observed_periods(cube: xr.Dataset) -> None:
     assert not values.mask.any()
     fig = district_category_heatmap(cube, reducer="mean", min_count=1, annotate=True)
     assert _texts(fig, "10.0") == {(0, 0)}  # one decimal in every cell once any needs it
-    assert "Requests per day (mean)\n2024-11-15 – 2024-11-18" in _cbar_texts(fig)
+    assert "Requests per day (mean)\n2024-11-15 – 2024-11-18\n平方根刻度 square-root scale" in (
+        _cbar_texts(fig)
+    )
 
 
 def test_callable_reducer_and_cube_without_time(cube: xr.Dataset) -> None:
@@ -185,6 +191,7 @@ def test_legend_names_only_the_cell_kinds_present(cube: xr.Dataset) -> None:
     legend = fig.axes[1].get_legend()
     assert [t.get_text() for t in legend.get_texts()] == [
         "<5: suppressed (total 1–4)",
+        "×: withheld so that <5 cells\ncannot be derived from totals",
         "not observed",
     ]
     fig = district_category_heatmap(cube.fillna(0), min_count=1)
@@ -196,13 +203,19 @@ def test_scale_annotation_title_and_source(cube: xr.Dataset) -> None:
         cube, annotate=True, title="市南 heating", source="demo (synthetic)", date="2026-11-28"
     )
     assert isinstance(_mesh(fig).norm, PowerNorm)
-    assert _cbar_texts(fig) == ["Requests, total\n2024-11-15 – 2024-11-18"]
+    # The square-root colour scale is said on the bar (it was not).
+    assert _cbar_texts(fig) == [
+        "Requests, total\n2024-11-15 – 2024-11-18\n平方根刻度 square-root scale"
+    ]
     assert _texts(fig, "40") == {(0, 0)}
-    assert _texts(fig, "0") == {(0, 1), (1, 1), (1, 2), (1, 3)}
+    assert _texts(fig, "0") == {(0, 1), (1, 1), (1, 3)}  # (1, 2) is a complementary cell
     assert fig.axes[0].get_title(loc="left") == "市南 heating"
     assert "Source: demo (synthetic) · 2026-11-28" in [t.get_text() for t in fig.texts]
-    fig = district_category_heatmap(cube, scale="linear")
+    fig = district_category_heatmap(cube, scale="linear", lang="en")
     assert type(_mesh(fig).norm) is Normalize
+    assert _cbar_texts(fig) == ["Requests, total\n2024-11-15 – 2024-11-18"]
+    fig = district_category_heatmap(cube, lang="zh")
+    assert _cbar_texts(fig)[0].endswith("\n平方根刻度")
 
 
 def test_draws_into_given_axes(cube: xr.Dataset) -> None:

@@ -467,7 +467,8 @@ def test_publishable_masks_small_counts_and_the_ratio_that_would_reveal_them() -
     assert pub.loc["consumer_dispute", "expected"] == "12.0"
     assert pub.loc["consumer_dispute", "ratio"] == "3.3"
     assert "3.3×" in pub.loc["consumer_dispute", "explanation_en"]
-    assert pub.attrs["suppressed_cells"] == 1
+    # Both counts of the heating alert are withheld (observed 3, expected 0.4).
+    assert pub.attrs["suppressed_cells"] == 2
     # min_count=1 publishes everything.
     assert publishable(table, min_count=1).set_index("category").loc["heating", "observed"] == "3"
     # The input is not modified.

@@ -73,7 +73,12 @@ def test_nan_counts_are_not_zero_baseline():
 def test_weekly_and_monthly_cubes(city, freq):
     cube = resample_counts(city[["counts"]].assign_attrs(freq="D"), freq)
     for method in METHODS:
-        out = detect(cube, method)
+        if freq == "MS" and method in ("farrington", "default"):
+            # 18 months: too short for Farrington (26 months), which now says so
+            with pytest.warns(UserWarning, match="farrington scored no period"):
+                out = detect(cube, method)
+        else:
+            out = detect(cube, method)
         assert out.attrs["freq"] == freq
         assert out["alarm"].shape == cube["counts"].shape
 

@@ -30,15 +30,28 @@ Text columns have pandas ``string`` dtype. Rows are sorted by ``received_at`` th
 ``record_id`` (numeric-looking ids in numeric order) then source order; the index is 0..n-1.
 
 Rows are checked in this order; a rejected row counts under the first check it fails:
-``missing_time``, ``unparseable_time``, ``time_out_of_range`` (before 1990-01-01, after
-now + 1 day, or outside ``period``), ``missing_district``, ``missing_category``,
+``malformed_row`` (a CSV line that cannot be parsed: stray quote, wrong number of fields; see
+:mod:`predgov.data.sources`), ``missing_time``, ``unparseable_time``, ``time_out_of_range``
+(before 1990-01-01, after now + 1 day, or outside ``period``), ``outside_study_period``
+(without ``period``: outside the dense span of received dates, see
+:mod:`predgov.data.studyperiod`), ``missing_district``, ``missing_category``,
 ``unknown_district`` and ``unknown_category`` (only with ``strict=True``), ``duplicate_id``
 (a record_id seen on an earlier row that passed every other check; the first is kept).
+``rows_read`` counts every non-blank physical data row, so ``rows_read == accepted + rejected``.
+
+Ids are text with every digit (no ``.0``); an id that reached the file as a float of 16 or more
+digits or in scientific notation has lost digits: it becomes <NA> (the row is kept, counted in
+``warnings["imprecise_record_id"]``) rather than a false duplicate.
+
+Every kept text field is scrubbed of personal text (:mod:`predgov.data.privacy`): phone and ID
+numbers, e-mail addresses and name-like tokens are removed; district and category cells are
+mapped after scrubbing and token by token (``"市南区 13912345678"`` → 市南); labels no table
+knows held by fewer than ``min_label_rows`` accepted rows become ``"其他/other (unmapped)"``.
+The report counts what was scrubbed / generalised per field, never the values.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import io
@@ -59,21 +72,40 @@ from predgov.data.presets import (
     get_preset,
     normalise_column,
 )
-from predgov.data.privacy import PSEUDONYM_COLUMNS, personal_kind, pseudonymise_series, resolve_key
+from predgov.data.privacy import (
+    PSEUDONYM_COLUMNS,
+    drop_names,
+    generalise_rare,
+    map_label,
+    personal_kind,
+    pseudonymise_series,
+    resolve_key,
+    scrub_id,
+    scrub_patterns,
+)
 from predgov.data.report import REJECTION_REASONS, WARNING_KINDS, IngestError, IngestReport
+from predgov.data.sources import RawTable, read_delimited, read_workbook
+from predgov.data.studyperiod import dense_span
 from predgov.data.taxonomy import DistrictTable, Taxonomy, load_districts, load_taxonomy
+from predgov.data.timeparse import ParsedTimes, parse_times
 
 __all__ = ["IngestError", "IngestResult", "read_records"]
 
 _CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 _EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
-_DELIMITERS = (",", "\t", ";", "|")
 _GENERIC_MISSING = ("", "nan", "NaN", "none", "null", "NULL", "N/A", "n/a", "NA", "-", "--", "—")
 _EARLIEST = pd.Timestamp("1990-01-01")
-_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 _NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 _MAPPING_KEYS = {"constants", "extras", "personal", "timezone", "time_formats"}
+_STUDY_PERIODS = ("auto", "all")
+_SCIENTIFIC = re.compile(r"^[+-]?\d+(?:\.\d+)?[eE][+-]?\d+$")
+_WHOLE_FLOAT = re.compile(r"^([+-]?\d+)\.0+$")
+_ID_SUSPECT = r"[\s@＠()\[\]{}<>（）【】,，、;；:：|/\\]"
+_MAX_SCORE = 100  # satisfaction scores are 1-5, 1-10 or percentages
+_INEXACT_ABOVE = 10**15  # a float has lost digits of a whole number from 16 digits on
+#: Text fields scrubbed at ingest (besides district and category) and generalised when rare.
+_LABEL_FIELDS = ("grid", "subcategory", "channel", "department")
 
 _SATISFIED_TRUE = {
     "满意", "非常满意", "基本满意", "比较满意", "很满意", "satisfied", "very satisfied", "yes", "y",
@@ -207,80 +239,27 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _decode(data: bytes, encoding: str | None, name: str) -> str:
-    tried = [encoding] if encoding else ["utf-8-sig", "gb18030"]
-    for enc in tried:
-        try:
-            text = data.decode(enc)
-        except (UnicodeDecodeError, LookupError):
-            continue
-        return text.removeprefix("\ufeff")
-    raise IngestError(
-        f"{name}: cannot decode the file as {' or '.join(tried)}; pass encoding='...' "
-        "(12345 exports are usually UTF-8 or GB18030)"
-    )
-
-
-def _guess_delimiter(text: str) -> str:
-    header = next((line for line in text.splitlines() if line.strip()), "")
-    try:
-        return csv.Sniffer().sniff(header, delimiters="".join(_DELIMITERS)).delimiter
-    except csv.Error:
-        counts = {d: header.count(d) for d in _DELIMITERS}
-        best = max(counts, key=lambda d: counts[d])
-        return best if counts[best] else ","
-
-
-def _read_csv(data: bytes, encoding: str | None, name: str) -> pd.DataFrame:
-    text = _decode(data, encoding, name)
-    if not text.strip():
-        raise IngestError(f"{name}: the file is empty")
-    sep = _guess_delimiter(text)
-    try:
-        return pd.read_csv(
-            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        raise IngestError(
-            f"{name}: cannot parse as delimited text (delimiter {sep!r}): {exc}"
-        ) from exc
-
-
-def _find_header_row(raw: pd.DataFrame, spec: _Spec) -> int:
-    """Row of an Excel sheet holding the column names (title rows above are common)."""
+def _required_columns(spec: _Spec) -> Any:
+    """``names -> positions of the required columns`` (None unless all are there)."""
     wanted = {fld: spec.columns[fld] for fld in REQUIRED_FIELDS if fld in spec.columns}
-    if not wanted:
-        return 0
-    for i in range(min(10, len(raw))):
-        cells = [str(v) for v in raw.iloc[i].tolist() if isinstance(v, str)]
-        if len(_match_columns(cells, wanted)) == len(wanted):
-            return i
-    return 0
 
+    def find(names: list[str]) -> list[int] | None:
+        if not wanted:
+            return []
+        found = _match_columns(names, wanted)
+        if len(found) < len(wanted):
+            return None
+        return [names.index(col) for col in found.values()]
 
-def _read_excel(path: Path, sheet_name: str | int, spec: _Spec) -> pd.DataFrame:
-    try:
-        raw = pd.read_excel(path, sheet_name=sheet_name, header=None, dtype=str, engine="openpyxl")
-    except Exception as exc:  # openpyxl raises many kinds (zip, XML, key errors)
-        raise IngestError(f"{path.name}: cannot read as an Excel workbook: {exc}") from exc
-    raw = raw.dropna(how="all").dropna(axis=1, how="all")
-    if raw.empty:
-        raise IngestError(f"{path.name}: the sheet {sheet_name!r} is empty")
-    row = _find_header_row(raw, spec)
-    header = [
-        str(v).strip() if isinstance(v, str) and v.strip() else f"Unnamed: {j}"
-        for j, v in enumerate(raw.iloc[row].tolist())
-    ]
-    frame = raw.iloc[row + 1 :].copy()
-    frame.columns = header
-    return frame.reset_index(drop=True)
+    return find
 
 
 def _load(
     source: Any, spec: _Spec, encoding: str | None, sheet_name: str | int
-) -> tuple[pd.DataFrame, str, str | None]:
+) -> tuple[pd.DataFrame, str, str | None, int]:
+    """The source's cells, its name, the SHA-256 of its bytes and its malformed-row count."""
     if isinstance(source, pd.DataFrame):
-        return source, "DataFrame", None
+        return source, "DataFrame", None, 0
     if not isinstance(source, str | Path):
         raise IngestError(
             f"cannot read records from a {type(source).__name__}; give a path or a DataFrame"
@@ -302,15 +281,15 @@ def _load(
     if not data.strip():
         raise IngestError(f"{name}: the file is empty")
     if suffix in _CSV_SUFFIXES:
-        frame = _read_csv(data, encoding, name)
+        raw = read_delimited(data, encoding, name)
     elif suffix in _EXCEL_SUFFIXES:
-        frame = _read_excel(path, sheet_name, spec)
+        raw = read_workbook(path, sheet_name, _required_columns(spec))
     else:
         try:
-            frame = pd.read_parquet(io.BytesIO(data))
+            raw = RawTable(pd.read_parquet(io.BytesIO(data)))
         except Exception as exc:  # pyarrow raises its own error types
             raise IngestError(f"{name}: cannot read as Parquet: {exc}") from exc
-    return frame, name, digest
+    return raw.frame, name, digest, raw.malformed
 
 
 # --------------------------------------------------------------------------- cell parsing
@@ -336,121 +315,15 @@ def _text(values: pd.Series, missing: frozenset[str]) -> pd.Series:
     return out.mask(out.str.casefold().isin(missing))
 
 
-def _localise(
-    naive: pd.Series, tz: str, warnings: Counter[str], count: pd.Series | None
-) -> pd.Series:
-    """Naive local wall times → tz-aware; DST-ambiguous times take the first (summer) reading,
-    nonexistent ones shift forward. ``count`` marks the rows whose problems are counted."""
-    strict = naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-    problem = strict.isna() & naive.notna()
-    if not problem.any():
-        return strict
-    fixed = naive[problem].dt.tz_localize(
-        tz, ambiguous=np.ones(int(problem.sum()), dtype=bool), nonexistent="shift_forward"
+def _parse_times(values: pd.Series, spec: _Spec, field_name: str, name: str) -> ParsedTimes:
+    """Parse a time column (:mod:`predgov.data.timeparse`) with the spec's timezone, formats and
+    missing tokens; values are in the spec's timezone (UTC when it has none)."""
+    if isinstance(values.name, str) and values.name != field_name:  # name the source column
+        field_name = f"{field_name} (column {values.name!r})"
+    return parse_times(
+        values, timezone=spec.timezone, formats=spec.time_formats, missing=spec.missing_values,
+        field=field_name, source=name,
     )
-    shifted = fixed.dt.tz_localize(None) != naive[problem]
-    if count is not None:
-        mine = count[problem].to_numpy()
-        warnings["nonexistent_local_time"] += int((shifted.to_numpy() & mine).sum())
-        warnings["ambiguous_local_time"] += int((~shifted.to_numpy() & mine).sum())
-    out = strict.copy()
-    out[problem] = fixed
-    return out
-
-
-class _Times(NamedTuple):
-    values: pd.Series  # tz-aware datetime64[ns]; NaT where missing / unparseable / out of bounds
-    missing: np.ndarray
-    unparseable: np.ndarray
-    out_of_bounds: np.ndarray  # parsed but not representable (year < 1678 or > 2261)
-    naive: np.ndarray  # parsed from a wall time without offset (so localised)
-
-
-def _parse_times(
-    values: pd.Series, spec: _Spec, field_name: str, name: str
-) -> tuple[_Times, pd.Series]:
-    """Parse a time column; returns the parse and the naive wall times (to be localised)."""
-    n = len(values)
-    index = values.index
-    naive_mask = np.zeros(n, dtype=bool)
-    oob = np.zeros(n, dtype=bool)
-    aware = pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
-    naive = pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        missing = values.isna().to_numpy()
-        aware = values.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
-        unparseable = np.zeros(n, dtype=bool)
-    elif pd.api.types.is_datetime64_dtype(values.dtype):
-        missing = values.isna().to_numpy()
-        naive = values.astype("datetime64[ns]")
-        naive_mask = ~missing
-        unparseable = np.zeros(n, dtype=bool)
-    else:
-        text = _text(values, spec.missing_values)
-        missing = text.isna().to_numpy()
-        todo = ~missing
-
-        def take(mask: np.ndarray, result: pd.Series, is_naive: bool) -> None:
-            ok = result.notna().to_numpy()
-            rows = np.flatnonzero(mask)[ok]
-            if not len(rows):
-                return
-            vals = result[ok]
-            years = vals.dt.year.to_numpy()
-            bad = (years < 1678) | (years > 2261)
-            oob[rows[bad]] = True
-            good_rows, good = rows[~bad], vals[~bad]
-            if is_naive:
-                naive.iloc[good_rows] = good.astype("datetime64[ns]").to_numpy()
-                naive_mask[good_rows] = True
-            else:
-                aware.iloc[good_rows] = good.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
-            todo[rows] = False
-
-        for fmt in spec.time_formats:
-            if not todo.any():
-                break
-            sub = text[todo]
-            take(todo.copy(), pd.to_datetime(sub, format=fmt, errors="coerce"), True)
-        if todo.any():  # Excel serial day numbers (e.g. 45231.5)
-            sub = text[todo]
-            num = pd.to_numeric(sub.where(_bool(sub.str.match(_NUMBER.pattern))), errors="coerce")
-            num = num.where((num > 20000) & (num < 80000))
-            serial = pd.Timestamp("1899-12-30") + pd.to_timedelta(num, unit="D")
-            take(todo.copy(), serial.dt.round("s"), True)
-        if todo.any():  # anything else: explicit offsets first, then a general parser
-            sub = text[todo]
-            has_offset = _bool(sub.str.contains(_OFFSET.pattern, regex=True))
-            if has_offset.any():
-                mask = todo.copy()
-                mask[np.flatnonzero(todo)[~has_offset]] = False
-                res = pd.to_datetime(sub[has_offset], errors="coerce", utc=True, format="ISO8601")
-                take(mask, res, False)
-            if todo.any():
-                sub = text[todo]
-                res = pd.to_datetime(sub, errors="coerce", format="mixed")
-                if isinstance(res.dtype, pd.DatetimeTZDtype):  # pragma: no cover - defensive
-                    take(todo.copy(), res, False)
-                else:
-                    take(todo.copy(), res, True)
-        unparseable = todo
-    if naive_mask.any() and spec.timezone is None:
-        raise IngestError(
-            f"{name}: {field_name} holds times without a timezone and none is known; pass "
-            "timezone='Asia/Shanghai' (or the source's IANA zone) or use a preset that declares one"
-        )
-    return _Times(aware, missing, unparseable, oob, naive_mask), naive
-
-
-def _combine_times(
-    times: _Times, naive: pd.Series, tz: str, warnings: Counter[str], count: np.ndarray | None
-) -> pd.Series:
-    out = times.values.dt.tz_convert(tz)
-    if times.naive.any():
-        mark = pd.Series(count if count is not None else times.naive, index=naive.index)
-        local = _localise(naive, tz, warnings, mark & times.naive)
-        out = out.where(~times.naive, local)
-    return out
 
 
 def _satisfaction(
@@ -459,7 +332,10 @@ def _satisfaction(
     text = _text(values, spec.missing_values)
     given = text.dropna()
     if len(given) and given.str.match(_NUMBER.pattern).all():
-        return pd.to_numeric(text, errors="coerce").astype("Float64")
+        score = pd.to_numeric(text, errors="coerce").astype("Float64")
+        odd = _bool((score < 0) | (score > _MAX_SCORE))  # not a score (a phone number, ...)
+        warnings["unrecognised_satisfaction"] += int((odd & keep).sum())
+        return score.mask(odd)
     key = text.str.casefold()
     out = pd.Series(pd.NA, index=values.index, dtype="boolean")
     out[_bool(key.isin(_SATISFIED_TRUE))] = True
@@ -485,6 +361,11 @@ def _bound(value: Any, tz: str, end: bool) -> pd.Timestamp | None:
     return ts
 
 
+def _iso(value: Any) -> str | None:
+    """A period bound as text for the report (None stays None)."""
+    return None if value is None else pd.Timestamp(value).isoformat()
+
+
 def _id_sort_key(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     filled = ids.fillna("")
     return filled.str.len().to_numpy(dtype=np.int64), filled.to_numpy(dtype=object)
@@ -498,6 +379,69 @@ def _resolve_table(value: Any, default: str | None, loader: Any, kind: type) -> 
     if isinstance(value, kind):
         return value
     return loader(value)
+
+
+class _Labels(NamedTuple):
+    values: pd.Series  # table code where mapped, else the scrubbed text (string dtype)
+    known: pd.Series  # mapped, blank, or no table to map onto (for strict / unmapped lists)
+    in_table: np.ndarray  # mapped onto a table (else a candidate for generalisation)
+    scrubbed: np.ndarray  # personal text was found in the cell
+
+
+def _labels(raw: pd.Series, table: Any) -> _Labels:
+    """Map a label column onto a table (if any), scrubbing personal text (privacy.map_label)."""
+    lookup = table.lookup if table is not None else None
+    where, uniques = pd.factorize(raw, use_na_sentinel=True)
+    hits = [map_label(str(u), lookup) for u in uniques]
+    given = where >= 0
+    take = np.where(given, where, 0)
+    code = np.array([h[0] for h in hits] + [None], dtype=object)[np.where(given, take, len(hits))]
+    text = np.array([h[1] for h in hits] + [None], dtype=object)[np.where(given, take, len(hits))]
+    scrubbed = np.array([h[2] for h in hits] + [False], dtype=bool)[np.where(given, take, -1)]
+    in_table = np.array([c is not None for c in code], dtype=bool)
+    values = pd.Series(np.where(in_table, code, text), index=raw.index, dtype="string")
+    known = pd.Series(in_table | ~given | (table is None), index=raw.index)
+    return _Labels(values, known, in_table, scrubbed)
+
+
+def _ids(values: pd.Series, missing: frozenset[str]) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Id cells as text (no ``.0``), personal text scrubbed; flags imprecise and scrubbed ids.
+
+    An id is *imprecise* when it reached us as a float of 16 or more digits (a number cell of a
+    workbook, a float column) or as text in scientific notation (``3.70200E+17``): its last
+    digits are lost, so equal values do not mean the same request.
+    """
+    imprecise = np.zeros(len(values), dtype=bool)
+    if pd.api.types.is_float_dtype(values.dtype):
+        imprecise = _bool(values.abs() >= _INEXACT_ABOVE)
+    elif values.dtype == object:
+        imprecise = np.array(
+            [isinstance(v, float) and abs(v) >= _INEXACT_ABOVE for v in values.tolist()],
+            dtype=bool,
+        )
+    text = _text(values, missing)
+    imprecise |= _bool(text.str.fullmatch(_SCIENTIFIC.pattern))
+    text = text.str.replace(_WHOLE_FLOAT.pattern, r"\1", regex=True)
+    scrubbed = np.zeros(len(text), dtype=bool)
+    suspect = _bool(text.str.contains(_ID_SUSPECT, regex=True))  # several tokens or an e-mail
+    if suspect.any():
+        cleaned = [scrub_id(v) for v in text[suspect].tolist()]
+        scrubbed[suspect] = [hit for _, hit in cleaned]
+        text = text.copy()
+        text[suspect] = pd.array([v for v, _ in cleaned], dtype="string")
+    return text.mask(imprecise), imprecise, scrubbed
+
+
+def _public_names(names: list[Any]) -> list[str]:
+    """Column names for reports and messages; a name holding personal text is withheld."""
+    out = []
+    for j, name in enumerate(names):
+        text = str(name)
+        _, hit = scrub_patterns(text)
+        if hit or drop_names(text)[1]:
+            text = f"(column {j + 1}: name withheld, personal text)"
+        out.append(text)
+    return out
 
 
 # --------------------------------------------------------------------------- main entry
@@ -515,6 +459,8 @@ def read_records(
     districts: str | Path | DistrictTable | bool | None = None,
     strict: bool = False,
     period: tuple[Any, Any] | None = None,
+    study_period: str = "auto",
+    min_label_rows: int = 5,
     encoding: str | None = None,
     sheet_name: str | int = 0,
 ) -> IngestResult:
@@ -551,7 +497,17 @@ def read_records(
         Reject rows whose district or category the tables do not know.
     period
         ``(start, end)`` of received times to accept (either may be None). A date-only end
-        includes that whole day; naive bounds are in the source timezone.
+        includes that whole day; naive bounds are in the source timezone. Replaces the
+        default study period.
+    study_period
+        Without ``period``: ``"auto"`` (default) keeps the dense span of received dates, so
+        that a few far-away rows (a stray 1999 in a 2022–2024 export) are rejected as
+        ``outside_study_period`` instead of stretching the cube (rule:
+        :mod:`predgov.data.studyperiod`); ``"all"`` keeps every dated row.
+    min_label_rows
+        K-anonymity backstop: a district, category, grid, subcategory, channel or department
+        label that no reference table knows and that fewer accepted rows hold is replaced by
+        ``"其他/other (unmapped)"`` (1 switches it off).
     encoding
         Text encoding of a CSV (default: try UTF-8 then GB18030).
     sheet_name
@@ -567,7 +523,7 @@ def read_records(
     IngestError
         When the source cannot be read as records: missing file, empty file, no data rows,
         unsupported extension, undecodable text, a required field without a column, naive times
-        without a timezone, pseudonymisation without a key.
+        without a timezone, pseudonymisation without a key, an unknown ``study_period``.
 
     Examples
     --------
@@ -575,23 +531,27 @@ def read_records(
     >>> raw = pd.DataFrame({
     ...     "工单编号": ["A1", "A2", "A3"],
     ...     "受理时间": ["2024-11-20 08:30:00", "2024-11-20 09:00:00", "坏时间"],
-    ...     "区（市）": ["市南区", "黄岛区", "市北区"],
+    ...     "区（市）": ["市南区 13912345678", "黄岛区", "市北区"],
     ...     "诉求分类二级": ["供暖", "其他", "供热"],
     ...     "联系电话": ["13800138000", "13900139000", "13700137000"],
     ... })
     >>> records, report = read_records(raw, preset="qd12345")
     >>> records[["district", "category"]].values.tolist()
-    [['市南', 'heating'], ['西海岸新区', '其他']]
+    [['市南', 'heating'], ['西海岸新区', '其他/other (unmapped)']]
     >>> str(records["received_at"].dt.tz)
     'Asia/Shanghai'
     >>> report.rejected_by_reason["unparseable_time"], report.unmapped_categories
-    (1, {'其他': 1})
+    (1, {'其他/other (unmapped)': 1})
+    >>> report.scrubbed, report.generalised
+    ({'district': 1}, {'category': 1})
     >>> "联系电话" in report.dropped_columns, "联系电话" in records.columns
     (True, False)
     """
     spec = _build_spec(preset, mapping, timezone)
+    if study_period not in _STUDY_PERIODS:
+        raise IngestError(f"study_period must be one of {_STUDY_PERIODS}, got {study_period!r}")
     key_bytes = resolve_key(key) if pseudonymise else None
-    frame, name, digest = _load(source, spec, encoding, sheet_name)
+    frame, name, digest, n_malformed = _load(source, spec, encoding, sheet_name)
     frame = frame.rename(columns=str)
     if frame.columns.duplicated().any():
         frame = frame.loc[:, ~frame.columns.duplicated()]
@@ -611,7 +571,7 @@ def read_records(
         raise IngestError(
             f"{name}: no column for required field {fld!r}; looked for "
             f"{looked or '(no spellings: give mapping={fld!r: ...})'}; found columns "
-            f"{found[:40]}{hint}"
+            f"{_public_names(found[:40])}{hint}"
         )
     extras = _match_columns([c for c in frame.columns if c not in used.values()], spec.extras)
 
@@ -626,6 +586,11 @@ def read_records(
         blank = blank & ~filled
     frame = frame.loc[~blank].reset_index(drop=True)
     n = len(frame)
+    if n == 0 and n_malformed:
+        raise IngestError(
+            f"{name}: none of the {n_malformed} data rows could be parsed (an unbalanced quote "
+            "or a wrong number of fields in every row)"
+        )
     if n == 0:
         raise IngestError(f"{name}: no data rows (only a header)")
 
@@ -646,8 +611,8 @@ def read_records(
         rec_src = pd.Series(spec.constants["received_at"], index=frame.index)
     else:
         rec_src = frame[used["received_at"]]
-    rec_times, rec_naive = _parse_times(rec_src, spec, "received_at", name)
-    received = _combine_times(rec_times, rec_naive, tz, Counter(), None)
+    rec_times = _parse_times(rec_src, spec, "received_at", name)
+    received = rec_times.values
 
     # ---- districts and categories
     district_raw = text_field("district")
@@ -658,17 +623,10 @@ def read_records(
     elif cat1 is not None:
         cat2 = cat2.fillna(cat1)
 
-    def mapped(raw: pd.Series, table: Any) -> tuple[pd.Series, pd.Series]:
-        if table is None:
-            return raw, pd.Series(True, index=raw.index)
-        lut = {u: table.lookup(u) for u in raw.dropna().unique()}
-        looked = [lut.get(v) if isinstance(v, str) else None for v in raw.tolist()]
-        known = pd.Series([c is not None for c in looked], index=raw.index) | raw.isna()
-        codes = pd.Series(looked, index=raw.index, dtype=object)
-        return codes.where(known.to_numpy(), raw.astype(object)).astype("string"), known
-
-    district, district_known = mapped(district_raw, dist)
-    category, category_known = mapped(cat2, tax)
+    district_l = _labels(district_raw, dist)
+    category_l = _labels(cat2, tax)
+    district, district_known = district_l.values, district_l.known
+    category, category_known = category_l.values, category_l.known
 
     # ---- row checks, in order
     reason = np.full(n, "", dtype=object)
@@ -687,12 +645,29 @@ def read_records(
     reject(rec_times.unparseable, "unparseable_time")
     in_range = _bool((received >= lo) & (received < hi))
     reject(rec_times.out_of_bounds | (received.notna().to_numpy() & ~in_range), "time_out_of_range")
+    span: dict[str, str | None] = {"mode": "explicit" if period is not None else study_period,
+                                   "start": None, "end": None}
+    if period is not None:
+        span.update(start=_iso(period[0]), end=_iso(period[1]))
+    elif study_period == "auto":
+        dated = reason == ""
+        local_day = received.dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+        dense = dense_span(local_day[dated])
+        if dense is not None:
+            first, last = dense
+            span.update(start=str(first.date()), end=str(last.date()))
+            outside = _bool((local_day < first) | (local_day > last))
+            reject(outside & dated, "outside_study_period")
     reject(district.isna().to_numpy(), "missing_district")
     reject(category.isna().to_numpy(), "missing_category")
     if strict:
         reject(~district_known.to_numpy(), "unknown_district")
         reject(~category_known.to_numpy(), "unknown_category")
-    record_id = text_field("record_id")
+    record_id, id_imprecise, id_scrubbed = None, np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    if "record_id" in used:
+        record_id, id_imprecise, id_scrubbed = _ids(frame[used["record_id"]], spec.missing_values)
+    elif "record_id" in spec.constants:
+        record_id = text_field("record_id")
     if record_id is not None:
         alive = reason == ""
         dup = np.zeros(n, dtype=bool)
@@ -701,19 +676,34 @@ def read_records(
         reject(dup, "duplicate_id")
     keep = reason == ""
 
-    # ---- warnings on kept rows: DST
-    received = _combine_times(rec_times, rec_naive, tz, warnings, keep)
+    # ---- warnings on kept rows: DST, guessed day/month and two-digit-year orders
+    warnings.update(rec_times.flag_counts(keep))
 
-    # ---- unmapped names (rows kept, plus rows rejected only for being unknown)
+    # ---- labels: rare unknown ones generalised (rows kept, plus rows rejected only for being
+    # unknown, which the report lists); unmapped names counted as kept
     listed = keep | (reason == "unknown_district") | (reason == "unknown_category")
+    scrubbed: dict[str, np.ndarray] = {}
+    generalised: dict[str, np.ndarray] = {}
 
-    def unmapped(raw: pd.Series, known: pd.Series) -> dict[str, int]:
-        sel = raw[listed & ~known.to_numpy() & raw.notna().to_numpy()]
+    def publishable(fld: str, labels: _Labels, rows: np.ndarray) -> pd.Series:
+        if fld in spec.constants:  # a value the caller gave, not a cell of the source
+            scrubbed[fld] = generalised[fld] = np.zeros(n, dtype=bool)
+            return labels.values
+        values, _ = generalise_rare(labels.values, labels.in_table, rows, min_label_rows)
+        scrubbed[fld] = labels.scrubbed
+        generalised[fld] = _bool(values != labels.values) & rows
+        return values
+
+    district = publishable("district", district_l, listed)
+    category = publishable("category", category_l, listed)
+
+    def unmapped(values: pd.Series, known: pd.Series) -> dict[str, int]:
+        sel = values[listed & ~known.to_numpy() & values.notna().to_numpy()]
         counts = sel.value_counts()
         return {str(k): int(counts[k]) for k in sorted(counts.index, key=str)}
 
-    unmapped_d = unmapped(district_raw, district_known) if dist is not None else {}
-    unmapped_c = unmapped(cat2, category_known) if tax is not None else {}
+    unmapped_d = unmapped(district, district_known) if dist is not None else {}
+    unmapped_c = unmapped(category, category_known) if tax is not None else {}
 
     # ---- assemble the records
     out: dict[str, pd.Series] = {}
@@ -721,36 +711,55 @@ def read_records(
         out["record_id"] = record_id
     out["received_at"] = received
     if "closed_at" in used:
-        c_times, c_naive = _parse_times(frame[used["closed_at"]], spec, "closed_at", name)
-        closed = _combine_times(c_times, c_naive, tz, Counter(), None)
+        c_times = _parse_times(frame[used["closed_at"]], spec, "closed_at", name)
+        closed = c_times.values
+        guessed = c_times.flag_counts(keep)
+        for kind in ("ambiguous_day_month", "ambiguous_two_digit_year"):
+            warnings[kind] += guessed[kind]
         warnings["unparseable_closed_at"] += int(
             (c_times.unparseable | c_times.out_of_bounds)[keep].sum())
         before = _bool(closed < received)
         warnings["closed_before_received"] += int((before & keep).sum())
         out["closed_at"] = closed.mask(before)
     out["district"] = district
-    grid = text_field("grid")
-    if grid is not None:
-        out["grid"] = grid
+    labels = {fld: text_field(fld) for fld in _LABEL_FIELDS}
+    for fld, series in labels.items():
+        if series is not None:
+            labels[fld] = publishable(fld, _labels(series, None), keep)
+    if labels["grid"] is not None:
+        out["grid"] = labels["grid"]
     out["category"] = category
     parent: pd.Series | None = None
     if tax is not None:
         parent_of = tax.table["parent"].where(tax.table["level"] == 2, tax.table["code"]).to_dict()
         parent = category.map(parent_of.get, na_action="ignore").astype("string")
     if cat1 is not None:
-        hint, _ = mapped(cat1, tax)
+        hint = publishable("category_l1", _labels(cat1, tax), keep)
         parent = hint if parent is None else parent.fillna(hint)
     if parent is not None:
         out["parent"] = parent.astype("string")
     for fld in ("subcategory", "channel", "department"):
-        series = text_field(fld)
-        if series is not None:
-            out[fld] = series
+        if labels[fld] is not None:
+            out[fld] = labels[fld]
     if "satisfied" in used:
         out["satisfied"] = _satisfaction(frame[used["satisfied"]], spec, warnings, keep)
-    series = text_field("repeat_of")
-    if series is not None:
-        out["repeat_of"] = series
+    if "repeat_of" in used:
+        repeat_of, imprecise, scrubbed["repeat_of"] = _ids(
+            frame[used["repeat_of"]], spec.missing_values)
+        id_imprecise = id_imprecise | imprecise
+        out["repeat_of"] = repeat_of
+    elif "repeat_of" in spec.constants:
+        out["repeat_of"] = text_field("repeat_of")
+    scrubbed["record_id"] = id_scrubbed
+    warnings["imprecise_record_id"] += int((id_imprecise & keep).sum())
+    any_scrubbed = np.zeros(n, dtype=bool)
+    for mask in scrubbed.values():
+        any_scrubbed |= mask
+    warnings["scrubbed_personal_text"] += int((any_scrubbed & keep).sum())
+    any_generalised = np.zeros(n, dtype=bool)
+    for mask in generalised.values():
+        any_generalised |= mask
+    warnings["generalised_rare_label"] += int((any_generalised & keep).sum())
     for extra, col in extras.items():
         out[extra] = pd.to_numeric(
             _text(frame[col], spec.missing_values), errors="coerce").astype("float64")
@@ -790,23 +799,26 @@ def read_records(
 
     # ---- report
     by_reason = {r: int((reason == r).sum()) for r in REJECTION_REASONS}
+    by_reason["malformed_row"] = n_malformed
     column_map = {fld: used[fld] for fld in FIELDS if fld in used}
     column_map.update({fld: f"={v}" for fld, v in spec.constants.items()})
     column_map.update(extras)
+    column_map = dict(zip(column_map, _public_names(list(column_map.values())), strict=True))
     report = IngestReport(
         source=name,
         preset=spec.preset,
         sha256=digest,
-        rows_read=n,
+        rows_read=n + n_malformed,
         rows_accepted=len(records),
-        rows_rejected=n - len(records),
+        rows_rejected=n + n_malformed - len(records),
         rejected_by_reason=by_reason,
         unmapped_districts=unmapped_d,
         unmapped_categories=unmapped_c,
         column_map=column_map,
-        dropped_columns=dropped,
-        pseudonymised_columns=pseudo,
-        unused_columns=unused,
+        dropped_columns=_public_names(dropped),
+        pseudonymised_columns=dict(
+            zip(_public_names(list(pseudo)), pseudo.values(), strict=True)),
+        unused_columns=_public_names(unused),
         warnings={w: int(warnings[w]) for w in WARNING_KINDS},
         timezone=tz,
         time_min=records["received_at"].min().isoformat() if len(records) else None,
@@ -814,6 +826,10 @@ def read_records(
         taxonomy=tax.name if tax is not None else None,
         districts=dist.name if dist is not None else None,
         strict=strict,
+        study_period=span,
+        scrubbed={f: int((m & keep).sum()) for f, m in scrubbed.items() if (m & keep).any()},
+        generalised={f: int((m & keep).sum()) for f, m in generalised.items()
+                     if (m & keep).any()},
     )
     report.check()
     return IngestResult(records, report)

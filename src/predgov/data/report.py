@@ -19,9 +19,11 @@ class IngestError(ValueError):
 
 #: Rejection reasons, in the order rows are checked (a row counts under the first that fails).
 REJECTION_REASONS: tuple[str, ...] = (
+    "malformed_row",
     "missing_time",
     "unparseable_time",
     "time_out_of_range",
+    "outside_study_period",
     "missing_district",
     "missing_category",
     "unknown_district",
@@ -35,12 +37,33 @@ WARNING_KINDS: tuple[str, ...] = (
     "unparseable_closed_at",
     "ambiguous_local_time",
     "nonexistent_local_time",
+    "ambiguous_day_month",
+    "ambiguous_two_digit_year",
     "unrecognised_satisfaction",
+    "imprecise_record_id",
+    "scrubbed_personal_text",
+    "generalised_rare_label",
 )
+
+
+#: Report entries whose counts are cube row / column totals (suppressed when published).
+_SUPPRESSED: tuple[str, ...] = ("unmapped_districts", "unmapped_categories", "generalised")
+_SUPPRESSED_WARNINGS: tuple[str, ...] = ("generalised_rare_label",)
 
 
 def _zeros(keys: tuple[str, ...]) -> dict[str, int]:
     return dict.fromkeys(keys, 0)
+
+
+def suppress_counts(counts: dict[str, int], min_count: int) -> dict[str, int | str]:
+    """Counts with those from 1 to ``min_count - 1`` replaced by ``"<min_count"`` (0 stays 0).
+
+    Examples
+    --------
+    >>> suppress_counts({"a": 0, "b": 3, "c": 5}, 5)
+    {'a': 0, 'b': '<5', 'c': 5}
+    """
+    return {k: (f"<{min_count}" if 0 < int(v) < min_count else int(v)) for k, v in counts.items()}
 
 
 @dataclass
@@ -61,7 +84,8 @@ class IngestReport:
     rejected_by_reason
         Every reason of :data:`REJECTION_REASONS` with its count (zeros included).
     unmapped_districts, unmapped_categories
-        Names the district table / taxonomy does not know, as spelled, with row counts.
+        Names the district table / taxonomy does not know, as kept in the records (personal
+        text scrubbed, rare names generalised), with row counts over accepted rows.
     column_map
         Canonical field → source column used (or ``"=<value>"`` for a constant).
     dropped_columns
@@ -80,6 +104,15 @@ class IngestReport:
         Names of the taxonomy and district table mapped onto (None: no mapping).
     strict
         Whether unknown districts / categories were rejected.
+    study_period
+        How the accepted span of received times was set: ``mode`` (``"auto"``, ``"all"`` or
+        ``"explicit"``) and the ``start`` / ``end`` dates kept (None: unbounded).
+    scrubbed
+        Text field → accepted rows whose value had personal text (phone, ID number, e-mail,
+        name) removed. Counts only, never the values.
+    generalised
+        Text field → accepted rows whose label, unknown to the tables and seen in fewer than
+        ``min_label_rows`` rows, was replaced by a generic label.
 
     Examples
     --------
@@ -110,6 +143,9 @@ class IngestReport:
     taxonomy: str | None = None
     districts: str | None = None
     strict: bool = False
+    study_period: dict[str, str | None] = field(default_factory=dict)
+    scrubbed: dict[str, int] = field(default_factory=dict)
+    generalised: dict[str, int] = field(default_factory=dict)
 
     def check(self) -> None:
         """Assert the row accounting adds up (``rows_read == accepted + Σ rejected``)."""
@@ -123,6 +159,29 @@ class IngestReport:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (copies)."""
         return asdict(self)
+
+    def published(self, min_count: int) -> dict[str, Any]:
+        """The dict form for publication: small counts that map onto table cells suppressed.
+
+        Row counts per unmapped label and per generalised field are totals of cube rows or
+        columns; below ``min_count`` they are shown as the string ``"<min_count"`` (as the
+        published tables show small cells), so that they cannot be used to recover suppressed
+        cells by subtraction. The report object itself keeps exact counts.
+
+        Examples
+        --------
+        >>> r = IngestReport(source="a.csv", unmapped_districts={"高新区": 12, "青岛市": 2})
+        >>> r.published(5)["unmapped_districts"]
+        {'高新区': 12, '青岛市': '<5'}
+        """
+        data = self.to_dict()
+        for key in _SUPPRESSED:
+            data[key] = suppress_counts(data[key], min_count)
+        data["warnings"] = {
+            k: (suppress_counts({k: v}, min_count)[k] if k in _SUPPRESSED_WARNINGS else v)
+            for k, v in data["warnings"].items()
+        }
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> IngestReport:
@@ -169,19 +228,42 @@ class IngestReport:
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
     def __str__(self) -> str:
-        def counts(d: dict[str, int], limit: int = 12) -> list[str]:
+        return self.to_text()
+
+    def to_text(self, min_count: int | None = None) -> str:
+        """Text form; with ``min_count``, the counts :meth:`published` suppresses show as "<n".
+
+        Examples
+        --------
+        >>> r = IngestReport(source="a.csv", districts="qingdao", unmapped_districts={"x": 2})
+        >>> "<5" in r.to_text(min_count=5), "<5" in str(r)
+        (True, False)
+        """
+        data = self.published(min_count) if min_count is not None else self.to_dict()
+
+        def num(v: int | str) -> str:
+            return f"{v:>9,}" if isinstance(v, int) else f"{v:>9}"
+
+        def counts(d: dict[str, Any], limit: int = 12) -> list[str]:
             if not d:
                 return ["    (none)"]
             items = list(d.items())
-            lines = [f"    {k:<26} {v:>9,}" for k, v in items[:limit]]
+            lines = [f"    {k:<26} {num(v)}" for k, v in items[:limit]]
             if len(items) > limit:
-                rest = sum(v for _, v in items[limit:])
-                lines.append(f"    ... {len(items) - limit} more{'':<15} {rest:>9,}")
+                more = f"... {len(items) - limit} more"
+                rest = [v for _, v in items[limit:]]
+                total = sum(rest) if all(isinstance(v, int) for v in rest) else "-"
+                if min_count is not None and isinstance(total, int) and total < min_count:
+                    total = f"<{min_count}"
+                lines.append(f"    {more:<26} {num(total)}")
             return lines
 
         def names(items: list[str]) -> str:
             return ", ".join(items) if items else "(none)"
 
+        sp = self.study_period or {}
+        period = (f"{sp.get('start') or '-'} .. {sp.get('end') or '-'} ({sp.get('mode')})"
+                  if sp else "-")
         lines = [
             f"Ingest report: {self.source}",
             f"  preset            {self.preset or '(mapping only)'}",
@@ -195,12 +277,18 @@ class IngestReport:
             f"  rows rejected     {self.rows_rejected:>9,}",
             *[f"    {k:<26} {v:>9,}" for k, v in self.rejected_by_reason.items()],
             f"  time range        {self.time_min or '-'} .. {self.time_max or '-'}",
+            f"  study period      {period}",
             "  warnings (rows kept)",
-            *[f"    {k:<26} {v:>9,}" for k, v in self.warnings.items()],
+            *[f"    {k:<26} {num(v)}" for k, v in data["warnings"].items()],
+            "  personal text scrubbed (rows)",
+            *counts(data["scrubbed"]),
+            "  rare labels generalised (rows)",
+            *counts(data["generalised"]),
             "  unmapped districts (rows)",
-            *(counts(self.unmapped_districts) if self.districts else ["    (no district table)"]),
+            *(counts(data["unmapped_districts"]) if self.districts
+              else ["    (no district table)"]),
             "  unmapped categories (rows)",
-            *(counts(self.unmapped_categories) if self.taxonomy else ["    (no taxonomy)"]),
+            *(counts(data["unmapped_categories"]) if self.taxonomy else ["    (no taxonomy)"]),
             "  columns",
             *[f"    {k:<26} <- {v}" for k, v in self.column_map.items()],
             f"  dropped (personal) {names(self.dropped_columns)}",

@@ -4,10 +4,15 @@ A *taxonomy* lists parent classes (``level`` 1) and categories (``level`` 2) wit
 that handles each, Chinese and English labels, and alternative spellings (``aliases``, separated
 by ``;``) used to map names as a hotline export spells them onto category codes. A *district
 table* lists a city's districts with English labels, household counts and aliases.
+
+Lookups compare :func:`normalise_name` keys: NFKC (full-width forms), whitespace, brackets and
+quotes removed, edge punctuation removed, case-folded.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -29,9 +34,29 @@ def _split_aliases(value: object) -> list[str]:
     return [a.strip() for a in value.split(";") if a.strip()]
 
 
-def _normalise(name: str) -> str:
-    """Key used for matching names: case-folded, inner whitespace removed."""
-    return "".join(str(name).split()).casefold()
+_BRACKETS_AND_WHITESPACE = re.compile(r"[\s()\[\]{}<>【】〔〕《》「」『』\"'“”‘’]+")
+_EDGE_PUNCTUATION = ".,;:!?。，、；：！？·-—_"
+
+
+def normalise_name(name: object) -> str:
+    """Key used for matching district and category names.
+
+    Unicode NFKC (full-width → half-width), whitespace and brackets / quotes removed, leading
+    and trailing punctuation removed, case-folded; so ``"（市南区）"`` and ``" 市南区。"``
+    match the alias ``市南区``.
+
+    Examples
+    --------
+    >>> normalise_name("（市南区）") == normalise_name("市南区。") == normalise_name("市南区")
+    True
+    >>> normalise_name("Noise - Residential")
+    'noise-residential'
+    """
+    text = unicodedata.normalize("NFKC", str(name))
+    return _BRACKETS_AND_WHITESPACE.sub("", text).strip(_EDGE_PUNCTUATION).casefold()
+
+
+_normalise = normalise_name
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,26 @@
 """Structured configs (dataclasses) for the Hydra groups, registered in Hydra's ConfigStore.
 
-YAML files under ``conf/<group>/`` name one of these schemas in their defaults list, so OmegaConf
-checks types on every merge and override. Value checks (ranges, choices) run in
-``__post_init__`` when :func:`validate` turns the config into these objects; every message names
-the offending key.
+YAML files under ``conf/<group>/`` name one of these schemas in their defaults list
+(``- /file_schema@_here_``; the schemas are stored outside the groups, so ``predgov --help`` does
+not offer them as options), so OmegaConf checks types on every merge and override. The config is
+strict: :func:`validate` refuses any key a schema does not declare (``+data.sed=3``), any
+``_target_``, and ``params`` a model, detector or simulated process does not take, before value
+checks (ranges, choices, preset and timezone names) run in ``__post_init__``. Every message is
+one line naming the offending key, with the closest known key when there is one.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
+import inspect
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from predgov.data.cube import FREQS, PARTIAL
@@ -26,6 +34,70 @@ class ConfigError(ValueError):
 
 def _fail(key: str, message: str) -> None:
     raise ConfigError(f"invalid config value at '{key}': {message}")
+
+
+#: What an environment variable name looks like (``data.key_env`` must be one).
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+def did_you_mean(name: str, choices: list[str] | tuple[str, ...] | set[str] | dict) -> str:
+    """`` (did you mean ...?)`` naming the closest of ``choices`` to ``name``, or "" if none is.
+
+    Examples
+    --------
+    >>> did_you_mean("sed", ["seed", "start", "end"])
+    " (did you mean 'seed'?)"
+    >>> did_you_mean("zzz", ["seed"])
+    ''
+    """
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _unknown(key: str, known: list[str] | tuple[str, ...] | set[str], what: str = "") -> None:
+    prefix, _, name = key.rpartition(".")
+    hint = did_you_mean(name, known)
+    if hint and prefix:
+        hint = hint.replace("'", f"'{prefix}.", 1)
+    if not hint:
+        hint = f"; known: {', '.join(sorted(known))}" if known else ""
+    raise ConfigError(f"unknown config key '{key}'{what}{hint}")
+
+
+def _check_names(prefix: str, given: Any, known: list[str], what: str = "") -> None:
+    """A ConfigError naming the first key of ``given`` not in ``known``."""
+    for name in given:
+        if name not in known:
+            _unknown(f"{prefix}.{name}", known, what)
+
+
+def _check_place(cfg: Any) -> None:
+    """``data.city`` must be a file of ``conf/city/``, ``data.country`` a ``holidays`` code."""
+    if cfg.city is not None:
+        from predgov.paths import conf_dir
+
+        cities = sorted(p.stem for p in (conf_dir() / "city").glob("*.yaml"))
+        if cfg.city not in cities:
+            _fail("data.city", f"no city {cfg.city!r}{did_you_mean(cfg.city, cities)}; "
+                               f"have {cities} (conf/city/) or null")  # fmt: skip
+    if cfg.country is not None:
+        import holidays
+
+        codes = sorted(holidays.list_supported_countries())
+        if str(cfg.country).upper() not in codes:
+            _fail("data.country", f"the holidays package has no country {cfg.country!r}"
+                                  f"{did_you_mean(str(cfg.country).upper(), codes)}; give an "
+                                  "ISO code such as CN or US, or null")  # fmt: skip
+
+
+def _check_timezone(key: str, name: str) -> None:
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        hint = did_you_mean(name, zoneinfo.available_timezones())
+        _fail(key, f"unknown timezone {name!r}{hint}; give an IANA name such as Asia/Shanghai")
 
 
 @dataclass
@@ -72,6 +144,7 @@ class DemoCityConfig:
             _fail("data.scale", f"must be > 0, got {self.scale}")
         _check_dates("data", self.start, self.end)
         self.cube._check("data.cube")
+        _check_place(self)
 
 
 @dataclass
@@ -89,6 +162,9 @@ class FileDataConfig:
     key_env: str = "PREDGOV_HMAC_KEY"
     period_start: str | None = None
     period_end: str | None = None
+    # Without period_start/end: "auto" keeps the dense span of received dates (a few rows far
+    # away are rejected as outside_study_period; predgov.data.studyperiod), "all" keeps all.
+    study_period: str = "auto"
     # Calendar of the place: a city under conf/city/ and/or a country code of `holidays`.
     city: str | None = None
     country: str | None = None
@@ -101,11 +177,27 @@ class FileDataConfig:
             _fail("data.path", "give the path of the records file")
         if self.preset is None and not self.mapping:
             _fail("data.preset", "give a preset (nyc311, qd12345, ...) or a data.mapping")
+        if self.preset is not None:
+            from predgov.data.presets import PRESETS
+
+            if self.preset not in PRESETS:
+                _fail("data.preset", f"unknown preset {self.preset!r}"
+                                     f"{did_you_mean(self.preset, PRESETS)}; "
+                                     f"known presets: {sorted(PRESETS)}")  # fmt: skip
+        if self.timezone is not None:
+            _check_timezone("data.timezone", self.timezone)
+        if not ENV_NAME.match(self.key_env or ""):
+            # Never echo the value: a key pasted here by mistake must not reach the console.
+            _fail("data.key_env", "give the NAME of the environment variable that holds the "
+                                  "HMAC key (like PREDGOV_HMAC_KEY), never the key itself")
         if (self.period_start is None) != (self.period_end is None):
             _fail("data.period_start", "give both period_start and period_end, or neither")
         if self.period_start is not None:
             _check_dates("data.period", self.period_start, self.period_end)
+        if self.study_period not in ("auto", "all"):
+            _fail("data.study_period", f"must be auto or all, got {self.study_period!r}")
         self.cube._check("data.cube")
+        _check_place(self)
 
 
 @dataclass
@@ -171,6 +263,20 @@ class ForecastConfig:
         bad = [s for s in self.fan_series if s.count("/") != 1]
         if bad:
             _fail("forecast.fan_series", f"give series as 'district/category', got {bad}")
+        if self.params:
+            self._check_params()
+
+    def _check_params(self) -> None:
+        """``forecast.params`` must be constructor parameters of the model (by signature)."""
+        from predgov.forecast import make_forecaster
+
+        cls = type(make_forecaster(self.model))
+        _check_names("forecast.params", self.params, cls._param_names(),
+                     f" ({cls.__name__} does not take it)")  # fmt: skip
+        try:
+            make_forecaster(self.model, **self.params)
+        except (TypeError, ValueError) as err:
+            _fail("forecast.params", str(err).splitlines()[0])
 
     def periods(self, freq: str) -> tuple[int, int, int]:
         """``(horizon, backtest_horizon, backtest_step)`` in periods of ``freq``, nulls filled
@@ -230,6 +336,36 @@ class WarnConfig:
         if self.calibrate_end is not None:
             _check_dates("warn.calibrate_end", self.calibrate_end, self.calibrate_end)
 
+    def check_params(self, freq: str) -> None:
+        """``warn.params`` must be keywords of ``predgov.warn.detect`` or of the detector that
+        ``method`` names at the cube frequency ``freq`` (read from their signatures).
+
+        Examples
+        --------
+        >>> WarnConfig(method="ears_c2", params={"threshold": 3}).check_params("D")
+        >>> WarnConfig(method="ears_c2", params={"treshold": 3}).check_params("D")
+        Traceback (most recent call last):
+        ...
+        predgov.experiment.config.ConfigError: unknown config key 'warn.params.treshold' ...
+        """
+        if not self.params:
+            return
+        from functools import partial
+
+        from predgov.warn import DETECTORS, detect
+        from predgov.warn.detect import resolve_method
+
+        name, _ = resolve_method(self.method, freq)
+        func = DETECTORS[name].func
+        bound = set(func.keywords) if isinstance(func, partial) else set()
+        own = [p.name for p in inspect.signature(detect).parameters.values()
+               if p.kind is p.KEYWORD_ONLY]  # fmt: skip
+        known = own + [p.name for p in inspect.signature(func).parameters.values()
+                       if p.kind is p.KEYWORD_ONLY and p.name not in bound | {"groups"}]
+        known = [k for k in known if k != "regressors"]  # the stage passes the calendar
+        _check_names("warn.params", self.params, sorted(set(known)),
+                     f" (detector {name} does not take it)")  # fmt: skip
+
 
 @dataclass
 class SimConfig:
@@ -262,6 +398,23 @@ class SimConfig:
             bad = [p for p in self.processes if p not in PROCESSES]
             if bad:
                 _fail("sim.processes", f"unknown {bad}; choose from {list(PROCESSES)}")
+        if self.params:
+            self._check_params()
+
+    def _check_params(self) -> None:
+        """``sim.params.<process>.<name>`` must be fields of ``predgov.sim.model.SimParams``."""
+        from predgov.sim.model import SimParams
+
+        processes = {f.name: f for f in dataclasses.fields(SimParams)}
+        _check_names("sim.params", self.params, list(processes), " (no such process)")
+        defaults = SimParams()
+        for process, values in self.params.items():
+            if not isinstance(values, dict):
+                _fail(f"sim.params.{process}", "give parameters as {name: value}")
+            section = getattr(defaults, process)
+            names = [f.name for f in dataclasses.fields(section)]
+            _check_names(f"sim.params.{process}", values, names,
+                         f" ({type(section).__name__} has no such parameter)")  # fmt: skip
 
 
 @dataclass
@@ -286,10 +439,27 @@ class PredgovConfig:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     viz: VizConfig = field(default_factory=VizConfig)
     seed: int = 0
+    # Run again into a run directory holding a complete run (its files are replaced).
+    overwrite: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.data, DemoCityConfig | FileDataConfig):
             _fail("data", "choose a data source: data=demo_city, data=file or data=brooklyn_noise")
+        self.warn.check_params(self.data.cube.freq)
+
+    def inputs(self) -> dict[str, Path]:
+        """Input files the run reads, by role (hashed into provenance; never overwritten).
+
+        Examples
+        --------
+        >>> PredgovConfig(data=FileDataConfig(path="x.csv", preset="nyc311")).inputs()
+        {'records': PosixPath('x.csv')}
+        >>> PredgovConfig(data=DemoCityConfig()).inputs()
+        {}
+        """
+        if isinstance(self.data, FileDataConfig):
+            return {"records": Path(self.data.path)}
+        return {}
 
 
 def _check_dates(key: str, start: str, end: str) -> None:
@@ -303,17 +473,71 @@ def _check_dates(key: str, start: str, end: str) -> None:
         _fail(key, f"end {end} is before start {start}")
 
 
+#: Schemas by ConfigStore name. They are stored outside the config groups (a group YAML
+#: names its schema as ``- /file_schema@_here_``), so they are not offered as group options.
+SCHEMAS: dict[str, type] = {
+    "predgov_schema": PredgovConfig,
+    "demo_city_schema": DemoCityConfig,
+    "file_schema": FileDataConfig,
+    "viz_schema": VizConfig,
+    "forecast_schema": ForecastConfig,
+    "warn_schema": WarnConfig,
+    "sim_schema": SimConfig,
+    "policy_schema": PolicyConfig,
+}
+
+
 def register_configs() -> None:
     """Register the schemas with Hydra's ConfigStore (idempotent)."""
     cs = ConfigStore.instance()
-    cs.store(name="predgov_schema", node=PredgovConfig)
-    cs.store(group="data", name="demo_city_schema", node=DemoCityConfig)
-    cs.store(group="data", name="file_schema", node=FileDataConfig)
-    cs.store(group="viz", name="viz_schema", node=VizConfig)
-    cs.store(group="forecast", name="forecast_schema", node=ForecastConfig)
-    cs.store(group="warn", name="warn_schema", node=WarnConfig)
-    cs.store(group="sim", name="sim_schema", node=SimConfig)
-    cs.store(group="policy", name="policy_schema", node=PolicyConfig)
+    for name, node in SCHEMAS.items():
+        cs.store(name=name, node=node)
+
+
+#: Keys that would make ``hydra.utils.instantiate`` build objects; predgov builds none from config.
+INSTANTIATE_KEYS = ("_target_",)
+
+
+def check_keys(cfg: DictConfig, prefix: str = "") -> None:
+    """Refuse keys the schemas do not declare and ``_target_`` anywhere (one line naming it).
+
+    Hydra's ``+key=value`` adds a key even to a structured config, and OmegaConf then drops it
+    silently when the config becomes dataclasses, so every node typed by a schema is checked
+    against the schema's fields. Free-form dicts (``params``, ``mapping``) are checked by
+    their owners.
+
+    Examples
+    --------
+    >>> from omegaconf import open_dict
+    >>> cfg = OmegaConf.structured(VizConfig)
+    >>> with open_dict(cfg):
+    ...     cfg.dip = 30
+    >>> check_keys(cfg, "viz.")
+    Traceback (most recent call last):
+    ...
+    predgov.experiment.config.ConfigError: unknown config key 'viz.dip' (did you mean 'viz.dpi'?)
+    """
+    if cfg._is_none() or cfg._is_missing() or cfg._is_interpolation():
+        return
+    if isinstance(cfg, ListConfig):
+        for i, item in enumerate(cfg._iter_ex(resolve=False)):
+            if isinstance(item, DictConfig | ListConfig):
+                check_keys(item, f"{prefix}{i}.")
+        return
+    keys = [str(k) for k in cfg.keys()]
+    for key in keys:
+        if key in INSTANTIATE_KEYS:
+            raise ConfigError(f"config key '{prefix}{key}' is refused: predgov builds no objects "
+                              "from its config")  # fmt: skip
+    schema = OmegaConf.get_type(cfg)
+    if dataclasses.is_dataclass(schema):
+        known = [f.name for f in dataclasses.fields(schema)]
+        for key in keys:
+            if key not in known:
+                _unknown(f"{prefix}{key}", known)
+    for key, value in cfg.items_ex(resolve=False):
+        if isinstance(value, DictConfig | ListConfig):
+            check_keys(value, f"{prefix}{key}.")
 
 
 def validate(cfg: DictConfig) -> PredgovConfig:
@@ -330,10 +554,14 @@ def validate(cfg: DictConfig) -> PredgovConfig:
     ...
     predgov.experiment.config.ConfigError: invalid config value at 'viz.min_count': must be >= 1...
     """
+    check_keys(cfg)
     try:
         obj = OmegaConf.to_object(cfg)
     except OmegaConfBaseException as err:
-        raise ConfigError(f"invalid config: {err}") from err
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        where = getattr(err, "full_key", None)
+        raise ConfigError(f"invalid config value at '{where}': {first}" if where
+                          else f"invalid config: {first}") from None  # fmt: skip
     if not isinstance(obj, PredgovConfig):
         raise ConfigError(f"config does not follow the predgov schema (got {type(obj).__name__})")
     return obj

@@ -64,7 +64,26 @@ def git_commit(root: Path | None = None) -> dict[str, object] | None:
     return {"commit": head, "dirty": bool(status.strip())}
 
 
-def provenance(seed: int, inputs: dict[str, str | Path] | None = None) -> dict[str, object]:
+def input_hashes(inputs: dict[str, str | Path]) -> dict[str, str]:
+    """sha256 of each input file by role (taken before a run starts, so that provenance
+    describes what the run read).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
+    >>> _ = p.write_bytes(b"abc")
+    >>> input_hashes({"records": p})["records"][:16]
+    'ba7816bf8f01cfea'
+    """
+    return {role: sha256_file(path) for role, path in sorted(inputs.items())}
+
+
+def provenance(
+    seed: int,
+    inputs: dict[str, str | Path] | None = None,
+    hashes: dict[str, str] | None = None,
+) -> dict[str, object]:
     """Provenance record of a run.
 
     Parameters
@@ -73,6 +92,9 @@ def provenance(seed: int, inputs: dict[str, str | Path] | None = None) -> dict[s
         The run's seed.
     inputs
         Input files by role (e.g. ``{"records": path}``); each is recorded with its sha256.
+    hashes
+        sha256 by role taken earlier (:func:`input_hashes` before the run); roles missing
+        here are hashed now.
 
     Examples
     --------
@@ -82,6 +104,8 @@ def provenance(seed: int, inputs: dict[str, str | Path] | None = None) -> dict[s
     """
     from predgov import __version__
 
+    hashes = {**input_hashes({r: p for r, p in (inputs or {}).items() if r not in (hashes or {})}),
+              **(hashes or {})}  # fmt: skip
     return {
         "predgov_version": __version__,
         "git": git_commit(),
@@ -90,7 +114,7 @@ def provenance(seed: int, inputs: dict[str, str | Path] | None = None) -> dict[s
         "libraries": {name: _lib_version(name) for name in KEY_LIBRARIES},
         "seed": seed,
         "inputs": {
-            role: {"path": str(Path(p).resolve()), "sha256": sha256_file(p)}
+            role: {"path": str(Path(p).resolve()), "sha256": hashes[role]}
             for role, p in sorted((inputs or {}).items())
         },
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -10,15 +9,25 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Rectangle
 
 from predgov.data.taxonomy import Taxonomy
+from predgov.viz.style import wrap_label
 
 
 def parent_label(code: str, taxonomy: Taxonomy | None, lang: str, width: int) -> str:
     """Label above a parent group: its Chinese and/or English name (English wrapped to
-    ``width`` characters); the code, wrapped, if ``taxonomy`` does not know it."""
+    ``width`` characters at word boundaries, :func:`predgov.viz.style.wrap_label`); the code,
+    wrapped, if ``taxonomy`` does not know it.
+
+    Examples
+    --------
+    >>> print(parent_label("housing_and_property", None, "en", width=6))
+    housing
+    and
+    property
+    """
     if taxonomy is None or code not in taxonomy.table.index:
-        return textwrap.fill(code.replace("_", " "), width=width)
+        return wrap_label(code.replace("_", " "), width=width)
     zh = taxonomy.parent_label(code, "zh")
-    en = textwrap.fill(taxonomy.parent_label(code, "en"), width=width)
+    en = wrap_label(taxonomy.parent_label(code, "en"), width=width)
     return {"zh": zh, "en": en}.get(lang, f"{zh}\n{en}")
 
 

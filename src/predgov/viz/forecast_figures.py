@@ -37,6 +37,7 @@ from predgov.viz.style import (
     add_source_line,
     briefing_style,
     category_labels,
+    date_axis,
     district_labels,
 )
 from predgov.viz.suppress import MIN_COUNT, small_cell_mask
@@ -259,9 +260,7 @@ def fan_chart(
                         color=SOURCE_COLOR)
         ax.set_ylim(bottom=0)
         ax.set_ylabel(_text(f"每{per_zh}诉求量", f"Requests per {per_en}", lang))
-        locator = mpl.dates.AutoDateLocator(minticks=4, maxticks=8)
-        ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(mpl.dates.ConciseDateFormatter(locator))
+        date_axis(ax, maxticks=8)
         ax.set_title(title if title is not None else _series_title(mean, lang))
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9.5,
                   borderaxespad=0)

@@ -1,8 +1,10 @@
 """District × category heatmap of request totals, with small cells suppressed.
 
-Three kinds of cell are drawn differently so a reader never confuses them: a count (colour on
-the viridis scale, 0 included), a suppressed count (1..min_count-1, light grey with ``<5``) and
-a cell not observed (NaN in the cube: white with grey hatching).
+Four kinds of cell are drawn differently so a reader never confuses them: a count (colour on
+the viridis scale, 0 included), a suppressed count (1..min_count-1, light grey with ``<5``), a
+cell withheld so that a suppressed one cannot be derived from the row or column total (light
+grey with ``×``; :func:`predgov.viz.suppress.complementary_mask`) and a cell not observed (NaN
+in the cube: white with grey hatching). The colour bar says when its scale is a square root.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from predgov.viz.style import (
     category_labels,
     district_labels,
 )
-from predgov.viz.suppress import MIN_COUNT, small_cell_mask
+from predgov.viz.suppress import MIN_COUNT, complementary_mask, small_cell_mask
 
 #: Fill of suppressed cells and of not-observed cells (hatched), and the hatch colour.
 SUPPRESSED_COLOR = "#D4D4D4"
@@ -40,6 +42,9 @@ NOT_OBSERVED_COLOR = "white"
 HATCH_COLOR = "#9A9A9A"
 
 _PERIOD_NAMES = {"D": "day", "W-MON": "week", "MS": "month"}
+#: Mark of a cell withheld to protect a suppressed one (complementary suppression).
+COMPLEMENT_MARK = "×"
+_SQRT_NOTE = {"zh": "平方根刻度", "en": "square-root scale", "both": "平方根刻度 square-root scale"}
 
 
 def _grid_counts(counts: xr.Dataset | xr.DataArray) -> xr.DataArray:
@@ -197,14 +202,20 @@ def district_category_heatmap(
     tax = load_taxonomy(taxonomy) if isinstance(taxonomy, str) else taxonomy
 
     values, totals, cbar_label = _reduce(da, reducer)
+    if scale == "sqrt":
+        cbar_label = f"{cbar_label}\n{_SQRT_NOTE.get(lang, _SQRT_NOTE['both'])}"
     values = values.transpose("district", "category")
-    suppressed = small_cell_mask(totals.transpose("district", "category"), min_count)
+    totals = totals.transpose("district", "category")
+    small = small_cell_mask(totals, min_count)
+    withheld = complementary_mask(totals.to_pandas(), min_count).to_numpy()
     not_observed = values.isnull()
-    suppressed = suppressed & ~not_observed
+    suppressed = small & ~not_observed
+    complement = xr.DataArray(withheld, dims=values.dims) & ~small & ~not_observed
 
     order, spans = _parent_order(values["category"])
     values = values.isel(category=order)
     suppressed = suppressed.isel(category=order).values
+    complement = complement.isel(category=order).values
     not_observed = not_observed.isel(category=order).values
     n_dist, n_cat = values.shape
     xlabels = category_labels(values, lang)
@@ -220,21 +231,22 @@ def district_category_heatmap(
         while isinstance(fig, SubFigure):  # draw the source line on the root figure
             fig = fig.figure
 
-        shown = np.ma.masked_array(values.values.astype(float), mask=not_observed | suppressed)
+        hidden = not_observed | suppressed | complement
+        shown = np.ma.masked_array(values.values.astype(float), mask=hidden)
         vmax = float(shown.max()) if shown.count() else 1.0
         vmax = max(vmax, 1.0)
         norm = PowerNorm(0.5, vmin=0, vmax=vmax) if scale == "sqrt" else Normalize(0, vmax)
         cmap = mpl.colormaps[mpl.rcParams["image.cmap"]].with_extremes(bad=NOT_OBSERVED_COLOR)
         mesh = ax.pcolormesh(shown, cmap=cmap, norm=norm, edgecolors="white", linewidth=0.6)
 
-        for i, j in zip(*np.nonzero(suppressed), strict=True):
+        for i, j in zip(*np.nonzero(suppressed | complement), strict=True):
             ax.add_patch(
                 Rectangle((j, i), 1, 1, facecolor=SUPPRESSED_COLOR, edgecolor="white", lw=0.6)
             )
             ax.text(
                 j + 0.5,
                 i + 0.5,
-                f"<{min_count}",
+                f"<{min_count}" if suppressed[i, j] else COMPLEMENT_MARK,
                 ha="center",
                 va="center",
                 fontsize=8,
@@ -292,6 +304,14 @@ def district_category_heatmap(
                 Patch(
                     facecolor=SUPPRESSED_COLOR,
                     label=f"<{min_count}: suppressed (total 1–{min_count - 1})",
+                )
+            )
+        if complement.any():
+            keys.append(
+                Patch(
+                    facecolor=SUPPRESSED_COLOR,
+                    label=f"{COMPLEMENT_MARK}: withheld so that <{min_count} cells\n"
+                    "cannot be derived from totals",
                 )
             )
         if not_observed.any():

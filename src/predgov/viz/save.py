@@ -10,7 +10,8 @@ library versions.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import matplotlib as mpl
@@ -85,3 +86,30 @@ def save_figure(
             fig.savefig(target, format=fmt, dpi=dpi, metadata=_METADATA[fmt])
             written.append(target)
     return written
+
+
+#: What a file-name part may hold: lower-case ASCII letters, digits, ``_`` and ``-``.
+_SAFE = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+
+
+def file_slug(label: object, index: int, prefix: str, known: Collection[str] = ()) -> str:
+    """A file-name part for a series, never built from an arbitrary label.
+
+    The label itself only when it is one of the ``known`` codes (e.g. taxonomy category codes)
+    and plain ASCII (``[a-z0-9_-]``, at most 40 characters); otherwise ``prefix`` and the
+    series' position, e.g. ``"d03"``. So text from the data (a name or a phone number typed
+    into a category cell) can never reach a file name.
+
+    Examples
+    --------
+    >>> file_slug("heating", 4, "c", known={"heating"})
+    'heating'
+    >>> file_slug("供暖 张三丰 13800001111", 7, "c", known={"heating"})
+    'c07'
+    >>> file_slug("market_5551234", 2, "c")
+    'c02'
+    """
+    text = str(label)
+    if text in known and _SAFE.fullmatch(text):
+        return text
+    return f"{prefix}{int(index):02d}"

@@ -13,14 +13,18 @@ from __future__ import annotations
 import datetime as dt
 import importlib.resources
 import os
+import re
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
 import matplotlib as mpl
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import xarray as xr
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.text import Text
@@ -239,3 +243,83 @@ def add_source_line(
         new_bottom = max(bottom, strip)
         engine.set(rect=(left, new_bottom, width, height - (new_bottom - bottom)))
     return artist
+
+
+# --------------------------------------------------------------------------- text and dates
+
+#: Tokens of a label: one CJK (wide) character, a run of other non-space characters, or spaces.
+_TOKENS = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]|[^\s\u2e80-\u9fff"
+                     r"\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]+|\s+")
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def wrap_label(text: str, width: int) -> str:
+    """Wrap a label to lines of at most ``width`` columns (a CJK character counts two).
+
+    Latin words are never split (a word longer than ``width`` gets a line of its own); CJK
+    text may break between any two characters. Existing line breaks are kept.
+
+    Examples
+    --------
+    >>> print(wrap_label("Housing and property", 6))
+    Housing
+    and
+    property
+    >>> print(wrap_label("住房与物业管理 Housing", 8))
+    住房与物
+    业管理
+    Housing
+    """
+    if width < 1:
+        raise ValueError(f"width must be >= 1, got {width}")
+    out: list[str] = []
+    for paragraph in str(text).split("\n"):
+        lines: list[str] = []
+        line = ""
+        for token in _TOKENS.findall(paragraph):
+            if token.isspace():
+                if line:
+                    line += " "
+                continue
+            if line and _width(line + token) > width:
+                lines.append(line.rstrip())
+                line = ""
+            line += token
+        lines.append(line.rstrip())
+        out.extend(lines)
+    return "\n".join(out)
+
+
+class _YearDateFormatter(mdates.ConciseDateFormatter):
+    """Concise date ticks that always show the year: on the first tick (and wherever the
+    concise formatter shows it), never only in the offset text, which a legend can hide."""
+
+    def format_ticks(self, values):  # type: ignore[no-untyped-def]
+        labels = list(super().format_ticks(values))
+        if labels:
+            year = str(mdates.num2date(values[0]).year)
+            if year not in labels[0]:
+                labels[0] = f"{labels[0]}\n{year}"
+        return labels
+
+
+def date_axis(ax: Axes, *, minticks: int = 4, maxticks: int = 9) -> None:
+    """Concise date ticks on the x axis of ``ax`` with the year always written on the axis.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.plot(pd.date_range("2024-03-01", periods=60), range(60))
+    >>> date_axis(ax)
+    >>> fig.canvas.draw()
+    >>> [t.get_text().split() for t in ax.get_xticklabels()][:2]
+    [['Mar', '2024'], ['15']]
+    >>> plt.close(fig)
+    """
+    locator = mdates.AutoDateLocator(minticks=minticks, maxticks=maxticks)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(_YearDateFormatter(locator, show_offset=False))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -26,16 +25,19 @@ from matplotlib.patches import Patch
 from predgov.data.cube import counts_of
 from predgov.data.taxonomy import Taxonomy, load_taxonomy
 from predgov.viz._grid import hatch_cells, layout_district_category_grid, parent_label
+from predgov.viz.heatmap import SUPPRESSED_COLOR
 from predgov.viz.style import (
     OKABE_ITO,
     Lang,
     add_source_line,
     briefing_style,
     category_labels,
+    date_axis,
     district_labels,
 )
 from predgov.viz.suppress import MIN_COUNT, small_cell_mask
 from predgov.warn.alerts import SEVERITIES, alerts
+from predgov.warn.detect import method_label
 
 #: Cell colours of the alert board: no alert, yellow, amber, red (Okabe–Ito yellow, orange,
 #: vermillion, which differ in lightness too) and the grey hatching of not-observed cells.
@@ -74,6 +76,8 @@ _TIMELINE_KEYS = (
     ("报警", "Alarm"),
     ("预警期", "Alert run"),
     ("未观测", "Not observed"),
+    ("不公布", "Withheld"),
+    ("阈值超出纵轴", "Threshold above the axis"),
 )
 _COUNT_UNITS = {"requests", "request", "counts", "count"}
 
@@ -183,6 +187,8 @@ def alert_timeline(
     band: bool | None = None,
     source: str | None = None,
     date: dt.date | str | None = None,
+    min_count: int = MIN_COUNT,
+    highlight: tuple[object, object] | None = None,
 ) -> Figure:
     """Observed counts of one series against the expected level, with its alarms marked.
 
@@ -193,6 +199,13 @@ def alert_timeline(
     vermillion triangle on the observed value (one :class:`~matplotlib.lines.Line2D` with
     ``gid`` :data:`ALARM_MARKS_GID`) and each run of alarms a light vermillion span; periods
     not observed (NaN) are hatched grey. The title (left-aligned) names the series.
+
+    Small counts are never drawn at their value (rule in :mod:`predgov.viz.suppress`): a period
+    with 1..``min_count``-1 requests is a grey bar from 0 to ``min_count`` ("withheld"), its
+    alarm mark sits at ``min_count``, and the expected line and band leave out values between
+    0 and ``min_count`` too. The y axis is scaled to the counts and the expected level: where
+    the alarm limit lies above it (after an outbreak a detector may need far more requests to
+    alarm again), the band runs off the top and the legend says so. Dates carry the year.
 
     Parameters
     ----------
@@ -213,6 +226,10 @@ def alert_timeline(
     source, date
         Source line (see :func:`predgov.viz.style.add_source_line`); pass ``date`` for
         reproducible output.
+    min_count
+        Smallest count drawn at its value; 1 draws every count.
+    highlight
+        ``(start, end)`` of the alert the figure is about: its dates go into the title.
 
     Returns
     -------
@@ -272,6 +289,25 @@ def alert_timeline(
     freq = _freq(alarms, obs_all)
     half = _half_period(times)
     title = " · ".join([district_labels(series, lang)[0], category_labels(series, lang)[0]])
+    if highlight is not None:
+        first, last = (pd.Timestamp(v) for v in highlight)
+        span = f"{first:%Y-%m-%d}" + ("" if last == first else f" – {last:%Y-%m-%d}")
+        title += f" · {_text('预警', 'Alert', lang)} {span}"
+    # Small counts are not drawn at their value, nor lines that would show one.
+    small = np.asarray(small_cell_mask(pd.Series(obs), min_count), dtype=bool)
+    obs_drawn = np.where(small, np.nan, obs)
+    mark_y = np.where(small, float(min_count), obs)
+    if expected is not None:
+        expected = np.where((expected > 0) & (expected < min_count), np.nan, expected)
+    if limit is not None:
+        limit = np.where((limit > 0) & (limit < min_count), np.nan, limit)
+    seen = [v for v in (obs_drawn, expected) if v is not None and np.isfinite(v).any()]
+    top = max([float(np.nanmax(v)) for v in seen] + [float(min_count)])
+    if band:  # the limit is shown up to twice the data's range, beyond that it is clipped
+        near = limit[np.isfinite(limit) & (limit <= 2 * top)]
+        top = max(top, float(near.max(initial=0.0)))
+    top *= 1.15
+    clipped = bool(band) and bool(np.any(np.nan_to_num(limit, nan=0.0) > top))
 
     with briefing_style():
         fig, ax = plt.subplots(figsize=(9, 5.4))
@@ -294,6 +330,17 @@ def alert_timeline(
                     hatch="////",
                     lw=0,
                     label=_text("未观测", "Not observed", lang),
+                )
+            )
+        if small.any():
+            ax.bar(times[small], min_count, width=2 * half, bottom=0, align="center",
+                   color=SUPPRESSED_COLOR, lw=0, zorder=0.8)  # fmt: skip
+            handles.append(
+                Patch(
+                    color=SUPPRESSED_COLOR,
+                    lw=0,
+                    label=_text(f"不公布（1–{min_count - 1}件）",
+                                f"Withheld (1–{min_count - 1} requests)", lang),
                 )
             )
         for i0, i1 in _spans(alarm):
@@ -330,18 +377,19 @@ def alert_timeline(
             handles.insert(0, line)
         (line,) = ax.plot(
             times,
-            obs,
+            obs_drawn,
             color=OBSERVED_COLOR,
             lw=1.3,
             zorder=3,
-            marker="o" if len(times) <= 60 else None,
+            # with withheld periods the line has gaps: dots keep isolated values visible
+            marker="o" if len(times) <= 60 or small.any() else None,
             ms=3,
             label=_text("实际", "Observed", lang),
         )
         handles.insert(0, line)
         (marks,) = ax.plot(
             times[alarm],
-            obs[alarm],
+            mark_y[alarm],
             linestyle="none",
             marker="^",
             ms=8,
@@ -361,19 +409,25 @@ def alert_timeline(
         ax.set_title(title, loc="left")
         zh_per, en_per = _PER_PERIOD.get(str(freq), ("每期", "per period"))
         ax.set_ylabel(_text(f"{zh_per}诉求量", f"Requests {en_per}", lang))
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(0, top)
         ax.set_xlim(times[0] - half, times[-1] + half)
-        locator = mdates.AutoDateLocator(minticks=4, maxticks=9)
-        ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        date_axis(ax)
+        if clipped:
+            handles.append(
+                Line2D([], [], linestyle="none", marker=r"$\uparrow$", color=EXPECTED_COLOR,
+                       label=_text("阈值超出纵轴", "Threshold above the axis", lang))
+            )  # fmt: skip
         detector = alarms.attrs.get("detector")
         legend_title = None
         if detector:
-            legend_title = {"zh": f"检测方法：{detector}", "en": f"Detector: {detector}"}.get(
-                lang, f"检测方法 Detector: {detector}"
-            )
+            words = {"zh": method_label(detector, "zh"), "en": method_label(detector, "en")}
+            legend_title = {
+                "zh": f"检测方法：{words['zh']}", "en": f"Detector: {words['en']}"
+            }.get(lang, f"检测方法 Detector: {method_label(detector, 'both')}")
         rank = [_text(*pair, lang) for pair in _TIMELINE_KEYS]
-        handles.sort(key=lambda h: rank.index(h.get_label()))
+        handles.sort(key=lambda h: next(
+            (i for i, r in enumerate(rank) if h.get_label().startswith(r)), len(rank)
+        ))  # fmt: skip
         ax.legend(
             handles=handles,
             loc="upper left",
@@ -586,7 +640,7 @@ def alert_board(
         detector = alarms.attrs.get("detector")
         title = _text("预警看板", "Alert board", lang) + f" · {day:%Y-%m-%d}"
         if detector:
-            title += f" · {detector}"
+            title += f" · {method_label(detector, lang)}"
         ax.set_title(title, loc="left")
         keys = [
             Patch(

@@ -584,48 +584,87 @@ def alerts(
 # --------------------------------------------------------------------------- publication
 
 
-def publishable(alerts_df: pd.DataFrame, min_count: int = 5) -> pd.DataFrame:
-    """Copy of an alert table safe to publish: small counts shown as ``"<5"``.
+def publishable(
+    alerts_df: pd.DataFrame, min_count: int = 5, *, numbers: bool = False
+) -> pd.DataFrame:
+    """Copy of an alert table safe to publish: small counts and what they can be derived from.
 
-    ``observed`` and ``expected`` between 0 (exclusive) and ``min_count`` are replaced by
-    ``f"<{min_count}"`` (rule and formatting of :func:`predgov.viz.suppress.format_table`;
-    zeros are published). Where ``observed`` is suppressed, ``ratio`` (which times ``expected``
-    would give it back) reads ``"suppressed"``, ``margin`` is dropped to NaN and the
-    explanations say "above the expected level" without the multiple. Other columns are kept.
+    ``observed`` and ``expected`` between 0 (exclusive) and ``min_count`` are withheld (rule of
+    :mod:`predgov.viz.suppress`; zeros are published). Where either is withheld, the columns
+    derived from them are withheld too: ``ratio`` (``observed ÷ ratio`` would give ``expected``
+    back, ``ratio × expected`` the observed count) and ``margin``, and the explanations say
+    "above the expected level" without the multiple. Other columns are kept.
+
+    Parameters
+    ----------
+    alerts_df
+        The table of :func:`alerts`.
+    min_count
+        Smallest published count; 1 withholds nothing.
+    numbers
+        False (default): a table to print, with ``"<5"`` for withheld counts, ``"suppressed"``
+        for a withheld ratio and ``"–"`` for an unknown one (:func:`predgov.viz.format_table`).
+        True: a machine-readable table (for CSV) with plain numbers, withheld cells empty (NA)
+        and a ``suppressed`` column naming them (:func:`predgov.viz.suppress.publishable_counts`).
 
     Examples
     --------
     >>> import pandas as pd
-    >>> t = pd.DataFrame({"observed": [3, 40], "expected": [0.5, 12.0], "ratio": [6.0, 3.33],
-    ...                   "margin": [2.0, 1.2],
-    ...                   "explanation_zh": ["市南 · 燃气：1天为预期水平的6.0倍", "…"],
+    >>> t = pd.DataFrame({"observed": [3, 40, 12], "expected": [0.5, 12.0, 2.5],
+    ...                   "ratio": [6.0, 3.33, 4.8], "margin": [2.0, 1.2, 1.9],
+    ...                   "explanation_zh": ["市南 · 燃气：1天为预期水平的6.0倍", "…", "…"],
     ...                   "explanation_en": ["Shinan · Gas: 1 day at 6.0× the expected level",
-    ...                                      "…"]})
+    ...                                      "…", "…"]})
     >>> publishable(t)[["observed", "expected", "ratio"]]
       observed expected       ratio
     0       <5       <5  suppressed
     1       40     12.0         3.3
+    2       12       <5  suppressed
     >>> publishable(t).loc[0, "explanation_en"]
     'Shinan · Gas: 1 day above the expected level'
     >>> publishable(t).loc[0, "explanation_zh"]
     '市南 · 燃气：1天高于预期水平'
+    >>> publishable(t, numbers=True)[["observed", "expected", "ratio", "suppressed"]]
+       observed  expected  ratio                        suppressed
+    0      <NA>       NaN    NaN  observed;expected;ratio;margin
+    1        40      12.0   3.33
+    2        12       NaN    NaN           expected;ratio;margin
     """
-    from predgov.viz.suppress import format_table, small_cell_mask
+    from predgov.viz.suppress import (
+        ATTR_MIN_COUNT,
+        ATTR_N_SUPPRESSED,
+        SUPPRESSED_COLUMN,
+        format_table,
+        publishable_counts,
+        small_cell_mask,
+    )
 
-    out = alerts_df.copy()
-    if out.empty:
-        return out.astype({c: object for c in ("observed", "expected", "ratio") if c in out})
-    hidden = small_cell_mask(alerts_df["observed"].astype(float), min_count).to_numpy()
-    out["observed"] = format_table(alerts_df["observed"].astype(float), min_count).to_numpy()
-    if "expected" in out:
-        out["expected"] = format_table(
-            alerts_df["expected"].astype(float), min_count, fmt="{:,.1f}"
-        ).to_numpy()
-    if "ratio" in out:
-        ratio = alerts_df["ratio"].map(lambda r: "–" if pd.isna(r) else _fmt_ratio(r))
-        out["ratio"] = ratio.astype(object).mask(hidden, SUPPRESSED_TEXT).to_numpy()
-    if "margin" in out:
-        out["margin"] = alerts_df["margin"].astype(float).mask(hidden)
+    counts = [c for c in ("observed", "expected") if c in alerts_df]
+    derived = {c: counts for c in ("ratio", "margin") if c in alerts_df}
+    if numbers:
+        out = publishable_counts(alerts_df, counts, derived=derived, min_count=min_count)
+        rounded = [c for c in ("expected", "ratio", "margin") if c in out]
+        out[rounded] = out[rounded].astype(float).round(3)
+        hidden = out[SUPPRESSED_COLUMN].to_numpy(dtype=str) != ""
+    else:
+        out = alerts_df.copy()
+        if out.empty:
+            return out.astype({c: object for c in ("observed", "expected", "ratio") if c in out})
+        masks = [small_cell_mask(alerts_df[c].astype(float), min_count).to_numpy() for c in counts]
+        hidden = np.logical_or.reduce(masks) if masks else np.zeros(len(out), bool)
+        for col, fmt in (("observed", "{:,.0f}"), ("expected", "{:,.1f}")):
+            if col in out:
+                out[col] = format_table(alerts_df[col].astype(float), min_count, fmt=fmt).to_numpy()
+        if "ratio" in out:
+            ratio = alerts_df["ratio"].map(lambda r: "–" if pd.isna(r) else _fmt_ratio(r))
+            out["ratio"] = ratio.astype(object).mask(hidden, SUPPRESSED_TEXT).to_numpy()
+        if "margin" in out:
+            out["margin"] = alerts_df["margin"].astype(float).mask(hidden)
+        out.attrs = {
+            **alerts_df.attrs,
+            ATTR_MIN_COUNT: int(min_count),
+            ATTR_N_SUPPRESSED: int(sum(int(m.sum()) for m in masks)),
+        }
     for col, pattern, plain in (
         ("explanation_zh", _RATIO_ZH, "高于预期水平"),
         ("explanation_en", _RATIO_EN, "above the expected level"),
@@ -633,9 +672,4 @@ def publishable(alerts_df: pd.DataFrame, min_count: int = 5) -> pd.DataFrame:
         if col in out and hidden.any():
             text = alerts_df[col].astype(str)
             out[col] = text.where(~hidden, text.str.replace(pattern, plain, regex=True))
-    out.attrs = {
-        **alerts_df.attrs,
-        "suppressed_min_count": int(min_count),
-        "suppressed_cells": int(hidden.sum()),
-    }
     return out

@@ -10,25 +10,35 @@ Returns an ``xr.Dataset`` with the counts' dims and coordinates and
 * ``upper`` (the count above which the period alarms, where the detector has one).
 
 Attrs: ``detector``, ``method`` (the name asked for), ``params`` (JSON), ``freq``,
-``n_quiet_series`` and ``quiet_series`` (series that are all zero / unobserved, never alarmed).
+``n_quiet_series`` and ``quiet_series`` (series that are all zero / unobserved, never alarmed),
+and ``warning`` when the detector could score no period at all (also issued as a
+:class:`NoScoreWarning` naming the history it needs and the detectors that need less).
+
+Counts are validated as the forecasters validate them (:func:`predgov.forecast.base.as_counts`):
+negative or infinite values are a ValueError naming how many cells, series and periods hold
+them; NaN means "not observed" and is allowed.
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
+from predgov.forecast.base import as_counts as validated_counts
 from predgov.warn._common import as_counts, infer_freq, quiet_series, resolve_range, stack
 from predgov.warn.cusum import nb_cusum
 from predgov.warn.ears import ears
 from predgov.warn.exceedance import exceedance
 from predgov.warn.farrington import farrington
+from predgov.warn.farrington import min_history as farrington_min_history
 from predgov.warn.trend import trend
 
 
@@ -89,6 +99,33 @@ DETECTORS: dict[str, Detector] = {
     ),
 }
 
+#: Each detector's name in words (Chinese, English) for figures and briefs; the codes stay in
+#: machine-readable outputs. The one mapping every figure uses (:func:`method_label`).
+METHOD_NAMES: dict[str, tuple[str, str]] = {
+    "ears_c1": ("EARS C1 法", "EARS C1"),
+    "ears_c2": ("EARS C2 法", "EARS C2"),
+    "ears_c3": ("EARS C3 法", "EARS C3"),
+    "farrington": ("Farrington 灵活法", "Farrington flexible"),
+    "nb_cusum": ("负二项累积和（CUSUM）", "Negative-binomial CUSUM"),
+    "exceedance": ("超出预测上限", "Forecast exceedance"),
+    "trend": ("趋势检验", "Trend test"),
+}
+
+
+def method_label(name: str, lang: str = "both") -> str:
+    """A detector's name in words: ``lang`` "zh", "en" or "both"; unknown names as given.
+
+    Examples
+    --------
+    >>> method_label("nb_cusum", "en"), method_label("nb_cusum", "zh")
+    ('Negative-binomial CUSUM', '负二项累积和（CUSUM）')
+    >>> method_label("ears_c2")
+    'EARS C2 法 EARS C2'
+    """
+    zh, en = METHOD_NAMES.get(str(name), (str(name), str(name)))
+    return {"zh": zh, "en": en}.get(lang, zh if zh == en else f"{zh} {en}")
+
+
 #: The recommended detector per frequency, with its tuned parameters (chosen by measurement:
 #: ``benchmarks/warn_quality.py``; see the module docstring of :mod:`predgov.warn`).
 DEFAULT: dict[str, tuple[str, dict[str, Any]]] = {
@@ -100,6 +137,90 @@ DEFAULT: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 VARIABLES = ("score", "threshold", "alarm", "expected", "upper")
+
+#: Detectors that score from a few weeks of history (suggested when another scores nothing).
+SHORT_HISTORY = ("ears_c2", "nb_cusum", "exceedance")
+
+
+class NoScoreWarning(UserWarning):
+    """A detector scored no period of the counts (too little history for it)."""
+
+
+def check_counts(da: xr.DataArray) -> None:
+    """Raise ValueError unless ``da`` holds counts the forecasters accept: the check of
+    :func:`predgov.forecast.base.as_counts` (time axis, no negative or infinite values; NaN
+    = not observed is fine), with the number of cells, series and periods concerned.
+
+    Examples
+    --------
+    >>> t = pd.date_range("2024-01-01", periods=3, freq="D")
+    >>> da = xr.DataArray([[1.0, 2.0], [-1.0, np.nan], [3.0, -2.0]], dims=("time", "s"),
+    ...                   coords={"time": t}, attrs={"freq": "D"})
+    >>> check_counts(da)
+    Traceback (most recent call last):
+    ...
+    ValueError: counts contain negative values: 2 cells in 2 of 2 series and 2 of 3 periods \
+(first 2024-01-02); counts must be finite and >= 0 (NaN = not observed)
+    """
+    try:
+        validated_counts(da)
+    except ValueError as err:
+        values = np.asarray(da.transpose("time", ...).values, dtype=np.float64)
+        values = values.reshape(values.shape[0], -1)
+        what = {"infinite": np.isinf(values), "negative": values < 0}
+        kind = next((k for k in what if k in str(err)), None)
+        if kind is None:
+            raise
+        bad = what[kind]
+        rows = np.flatnonzero(bad.any(axis=1))
+        first = pd.Timestamp(da["time"].values[rows[0]]).date()
+        raise ValueError(
+            f"{err}: {int(bad.sum())} cells in {int(bad.any(axis=0).sum())} of "
+            f"{values.shape[1]} series and {rows.size} of {values.shape[0]} periods (first "
+            f"{first}); counts must be finite and >= 0 (NaN = not observed)"
+        ) from None
+
+
+def no_score_reason(name: str, freq: str, n_periods: int, params: dict[str, Any]) -> str:
+    """Why ``name`` scored nothing on ``n_periods`` periods, and what to use instead.
+
+    Examples
+    --------
+    >>> print(no_score_reason("farrington", "D", 120, {}))  # doctest: +NORMALIZE_WHITESPACE
+    farrington scored no period: it needs 385 daily periods of history before the first period
+    it can score (whole years of reference periods plus its comparison window and guard band),
+    the counts hold 120; use 'ears_c2', 'nb_cusum', 'exceedance' for short series
+    """
+    unit = {"D": "daily", "W-MON": "weekly", "MS": "monthly"}.get(freq, freq)
+    others = ", ".join(repr(d) for d in SHORT_HISTORY if d != name)
+    if name == "farrington":
+        need = farrington_min_history(freq, **params)
+        why = (
+            f"it needs {need} {unit} periods of history before the first period it can score "
+            f"(whole years of reference periods plus its comparison window and guard band), "
+            f"the counts hold {n_periods}"
+        )
+    else:
+        why = (
+            f"the {n_periods} {unit} periods hold too little history or too few requests "
+            "for it"
+        )
+    return f"{name} scored no period: {why}; use {others} for short series"
+
+
+def _warn_if_nothing_scored(
+    res: dict[str, np.ndarray], values: np.ndarray, time: np.ndarray, name: str, freq: str,
+    params: dict[str, Any], start: object, end: object,
+) -> str | None:
+    """Issue a :class:`NoScoreWarning` (and return its text) when no scoreable cell got a
+    score: scoreable = observed, in a series that is not quiet, inside ``start..end``."""
+    i0, i1 = resolve_range(time, start, end)
+    scoreable = ~np.isnan(values[i0:i1]) & ~res["quiet"][None, :]
+    if not scoreable.any() or np.isfinite(res["score"][i0:i1][scoreable]).any():
+        return None
+    message = no_score_reason(name, freq, values.shape[0], params)
+    warnings.warn(message, NoScoreWarning, stacklevel=3)
+    return message
 
 
 def resolve_method(method: str, freq: str) -> tuple[str, dict[str, Any]]:
@@ -250,6 +371,7 @@ def detect(
     (True, 'ears_c2')
     """
     da = as_counts(counts)
+    check_counts(da)
     freq = infer_freq(da if "freq" in da.attrs else counts)
     name, merged = resolve_method(method, freq)
     merged.update(params)
@@ -258,6 +380,9 @@ def detect(
     call = {k: _as_array(v, stacked) for k, v in merged.items()}
     call.update(model_params(stacked, city, regressors, pool))
     res = run_detector(name, stacked.values, time, freq, call, start, end)
+    nothing = _warn_if_nothing_scored(
+        res, stacked.values, time, name, freq, _scalars(merged), start, end
+    )
     labels = np.asarray(stacked.series_labels())
     quiet = labels[res["quiet"]].tolist() if len(labels) == len(res["quiet"]) else []
     variables = {}
@@ -282,6 +407,8 @@ def detect(
         n_quiet_series=len(quiet),
         quiet_series="; ".join(quiet),
     )
+    if nothing is not None:
+        ds.attrs["warning"] = nothing
     if start is not None:
         ds.attrs["start"] = str(start)
     if end is not None:
@@ -295,6 +422,11 @@ def _as_array(value: Any, stacked) -> Any:
         aligned = value.broadcast_like(stacked.template).transpose(*stacked.template.dims)
         return stack(aligned).values
     return value
+
+
+def _scalars(params: dict[str, Any]) -> dict[str, Any]:
+    """The plain (non-array) parameters."""
+    return {k: v for k, v in params.items() if isinstance(v, (int, float, str, bool))}
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:

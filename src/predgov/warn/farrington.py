@@ -294,6 +294,51 @@ def _fit_path(
     return mu0, phi_out
 
 
+def min_history(
+    freq: str,
+    *,
+    b: int = 5,
+    w: int | None = None,
+    no_periods: int = 10,
+    past_not_included: int | None = None,
+    weekday: bool | None = None,
+    min_years: int = 1,
+    stride: int | None = None,
+    **_: object,
+) -> int:
+    """Periods of history a fully observed series needs before the first period
+    :func:`farrington` can score: ``min_years`` whole years plus the window half-width ``w`` and
+    the guard band, and more reference periods than the model has parameters (the first fit
+    origin on the ``stride`` grid where both hold).
+
+    Other keywords (the rest of :func:`farrington`'s parameters) are ignored, so the detector's
+    parameters can be passed as they are.
+
+    Examples
+    --------
+    >>> min_history("D"), min_history("W-MON"), min_history("MS")
+    (385, 59, 26)
+    """
+    P = periods_per_year(freq)
+    w = int(DEFAULT_W[freq] if w is None else w)
+    guard = w if past_not_included is None else int(past_not_included)
+    stride = max(1, min(int(DEFAULT_STRIDE[freq] if stride is None else stride), w + 1))
+    use_dow = (weekly_cycle(freq) > 0) if weekday is None else bool(weekday)
+    n = math.ceil((int(min_years) + 2) * P + w + guard) + 7 * stride
+    dow = np.arange(n) % 7 if use_dow else None
+    for t0 in range(0, n, stride):  # the reference rows and design of _fit_path
+        years = min(b, math.floor((t0 - w - guard) / P))
+        if years < min_years:
+            continue
+        rows = np.arange(max(0, math.ceil(t0 - years * P - w)), t0 - guard)
+        if no_periods <= 1:
+            d = np.mod(t0 - rows, P)
+            rows = rows[np.minimum(d, P - d) <= w + 0.5]
+        if len(rows) > _design(t0, rows, P, w, no_periods, dow)[0].shape[1] + 1:
+            return t0
+    return n
+
+
 def farrington(
     values: np.ndarray,
     time: np.ndarray,

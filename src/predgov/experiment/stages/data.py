@@ -1,17 +1,32 @@
-"""Data stage: demo city or a records file → cube, ingest report, summary table and heatmap."""
+"""Data stage: demo city or a records file → cube, ingest report, summary table and heatmap.
+
+For a records file the console gets one warning line (logger ``"predgov"``) per thing a user
+should know about the ingest: rows outside the study period (with the span kept), malformed
+rows, imprecise ids, districts / categories the tables do not know (top labels, as published:
+scrubbed, rare ones generalised, counts below ``viz.min_count`` as ``<n``), personal text
+scrubbed and rare labels generalised. The ingest report written to the run directory is the
+published form (:meth:`~predgov.data.report.IngestReport.published`).
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import xarray as xr
 
 from predgov.data.cube import to_cube, write_cube
 from predgov.experiment.config import DemoCityConfig, FileDataConfig, VizConfig
+
+if TYPE_CHECKING:
+    from predgov.data.report import IngestReport
+
+log = logging.getLogger("predgov")
 
 _HEATMAP_TITLE = {
     "zh": "各区各类诉求总量",
@@ -22,20 +37,29 @@ _HEATMAP_TITLE = {
 
 @dataclass
 class DataStageResult:
-    """What the data stage hands on: the cube, its ingest report, and input files by role."""
+    """What the data stage hands on: the cube, its ingest report, and input files by role.
+
+    ``report`` and ``report_text`` are the published forms (small counts suppressed);
+    ``ingest`` is the exact :class:`~predgov.data.report.IngestReport` of a records file.
+    """
 
     cube: xr.Dataset
     report_text: str
     report: dict[str, object]
     records: pd.DataFrame | None = None
     inputs: dict[str, Path] = field(default_factory=dict)
+    ingest: IngestReport | None = None
 
 
-def load_data(cfg: DemoCityConfig | FileDataConfig) -> DataStageResult:
-    """Run the data stage: demo city or records file → cube (nothing written)."""
+def load_data(cfg: DemoCityConfig | FileDataConfig, min_count: int = 5) -> DataStageResult:
+    """Run the data stage: demo city or records file → cube (nothing written).
+
+    ``min_count`` is the small-cell threshold (``viz.min_count``): rarer unknown labels are
+    generalised at ingest and smaller counts are suppressed in the published report.
+    """
     if isinstance(cfg, DemoCityConfig):
         return _load_demo(cfg)
-    return _load_file(cfg)
+    return _load_file(cfg, min_count)
 
 
 def _load_demo(cfg: DemoCityConfig) -> DataStageResult:
@@ -98,7 +122,7 @@ def partial_text(cube: xr.Dataset) -> str:
             f"{info['requests_in_partial_periods']:,} requests in them\n")  # fmt: skip
 
 
-def _load_file(cfg: FileDataConfig) -> DataStageResult:
+def _load_file(cfg: FileDataConfig, min_count: int = 5) -> DataStageResult:
     from predgov.data.presets import get_preset
     from predgov.data.records import read_records
 
@@ -113,7 +137,10 @@ def _load_file(cfg: FileDataConfig) -> DataStageResult:
         key=key,
         strict=cfg.strict,
         period=period,
+        study_period=cfg.study_period,
+        min_label_rows=min_count,
     )
+    log_ingest(result.report, min_count)
     preset = get_preset(cfg.preset) if cfg.preset else None
     cube = to_cube(
         result.records,
@@ -128,25 +155,153 @@ def _load_file(cfg: FileDataConfig) -> DataStageResult:
     partial_line = partial_text(cube)
     return DataStageResult(
         cube=cube,
-        report_text=str(result.report) + ("\n" + partial_line if partial_line else ""),
-        report={**result.report.to_dict(), **partial_report(cube)},
+        report_text=result.report.to_text(min_count=min_count)
+        + ("\n" + partial_line if partial_line else ""),
+        report={**result.report.published(min_count), **partial_report(cube)},
         records=result.records,
         inputs={"records": Path(cfg.path)},
+        ingest=result.report,
     )
 
 
+def _top(counts: dict[str, int], min_count: int, limit: int = 5) -> str:
+    """The largest counts as ``label (n)``, counts below ``min_count`` as ``<min_count``."""
+    items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = [f"{k} ({v if v >= min_count else f'<{min_count}'})" for k, v in items[:limit]]
+    more = f", ... {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(shown) + more
+
+
+def _rows(n: int, min_count: int) -> str:
+    return f"{n:,}" if n >= min_count or n == 0 else f"<{min_count}"
+
+
+def ingest_messages(report: IngestReport, min_count: int = 5) -> list[str]:
+    """One line per thing a user should know about an ingest (empty when all is plain).
+
+    Labels are as the records hold them (scrubbed, rare ones generalised); counts that map
+    onto table cells show as ``<min_count`` when small, like the published tables.
+
+    Examples
+    --------
+    >>> from predgov.data.report import IngestReport
+    >>> r = IngestReport(source="x.csv", rows_read=100, rows_accepted=99, rows_rejected=1,
+    ...                  districts="qingdao", unmapped_districts={"高新区": 40, "青岛市": 2},
+    ...                  study_period={"mode": "auto", "start": "2022-01-01",
+    ...                                "end": "2024-12-31"})
+    >>> r.rejected_by_reason["outside_study_period"] = 1
+    >>> for line in ingest_messages(r): print(line)
+    x.csv: 1 row outside the study period 2022-01-01 .. 2024-12-31 left out (far from the dense span of received dates; set data.period_start / data.period_end to choose the period)
+    x.csv: 42 rows (2 names) with a district the district table qingdao does not know, kept as their own series: 高新区 (40), 青岛市 (<5)
+    """  # noqa: E501
+    src = report.source
+    by = report.rejected_by_reason
+    warn = report.warnings
+    lines = []
+
+    def plural(n: int, word: str) -> str:
+        return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+    outside = by.get("outside_study_period", 0)
+    if outside:
+        sp = report.study_period
+        lines.append(
+            f"{src}: {plural(outside, 'row')} outside the study period {sp.get('start')} .. "
+            f"{sp.get('end')} left out (far from the dense span of received dates; set "
+            "data.period_start / data.period_end to choose the period)"
+        )
+    if by.get("malformed_row", 0):
+        lines.append(
+            f"{src}: {plural(by['malformed_row'], 'malformed row')} rejected (an unbalanced "
+            "quote or a wrong number of fields; see ingest_report.txt)"
+        )
+    if warn.get("imprecise_record_id", 0):
+        lines.append(
+            f"{src}: {plural(warn['imprecise_record_id'], 'row')} with an id that lost digits "
+            "(a number of 16+ digits stored as a float / in scientific notation): kept, id "
+            "left empty, not checked for duplicates; store ids as text"
+        )
+    for what, counts, table in (
+        ("district", report.unmapped_districts, report.districts and "district table"),
+        ("category", report.unmapped_categories, report.taxonomy and "taxonomy"),
+    ):
+        if counts and table:
+            name = report.districts if what == "district" else report.taxonomy
+            total = sum(counts.values())
+            lines.append(
+                f"{src}: {_rows(total, min_count)} rows ({plural(len(counts), 'name')}) with a "
+                f"{what} the {table} {name} does not know, kept as their own series: "
+                f"{_top(counts, min_count)}"
+            )
+    if warn.get("scrubbed_personal_text", 0):
+        fields = ", ".join(f"{k} {v:,}" for k, v in report.scrubbed.items())
+        lines.append(
+            f"{src}: personal text (phone / ID number / e-mail / name) removed from "
+            f"{plural(warn['scrubbed_personal_text'], 'row')} ({fields})"
+        )
+    if warn.get("generalised_rare_label", 0):
+        fields = ", ".join(report.generalised)
+        lines.append(
+            f"{src}: {_rows(warn['generalised_rare_label'], min_count)} rows hold a label no "
+            f"table knows and fewer than {min_count} rows share ({fields}): shown as "
+            "'其他/other (unmapped)'"
+        )
+    told = {"imprecise_record_id", "scrubbed_personal_text", "generalised_rare_label"}
+    for kind, n in warn.items():
+        if kind not in told and n:
+            lines.append(f"{src}: {_rows(n, min_count)} rows kept with warning '{kind}' "
+                         "(ingest_report.txt)")
+    return lines
+
+
+def log_ingest(report: IngestReport, min_count: int = 5) -> None:
+    """Write :func:`ingest_messages` to the console (logger ``"predgov"``, level WARNING)."""
+    for line in ingest_messages(report, min_count):
+        log.warning("%s", line)
+
+
 def summary_table(cube: xr.Dataset, min_count: int) -> pd.DataFrame:
-    """Totals per district (rows) and category (columns), small cells suppressed as "<n"."""
-    from predgov.viz import format_table
+    """Total requests per series (one row per district × category), ready for CSV.
+
+    Plain integers in ``requests``; a withheld total is empty, with ``suppressed`` naming the
+    column (``"requests"``; empty for a published or not-observed row). Withheld are totals of
+    1..``min_count``-1 and, for a district × category cube, their complementary cells
+    (:func:`predgov.viz.suppress.complementary_mask`), so no withheld total follows from a
+    district, category or city total by subtraction. With one series dim the complement
+    protects the grand total. A series never observed has an empty total and no flag.
+
+    Examples
+    --------
+    >>> cube = xr.Dataset({"counts": (("time", "district", "category"),
+    ...                               [[[3, 20, 50], [40, 30, 60]]])},
+    ...                   coords={"district": ["a", "b"], "category": ["x", "y", "z"]})
+    >>> summary_table(cube, 5)
+                       requests suppressed
+    district category
+    a        x             <NA>   requests
+             y             <NA>   requests
+             z               50
+    b        x             <NA>   requests
+             y             <NA>   requests
+             z               60
+    """
+    import numpy as np
+
+    from predgov.viz.suppress import SUPPRESSED_COLUMN, complementary_mask
 
     counts = cube["counts"]
     series_dims = [d for d in counts.dims if d != "time"]
-    totals = counts.sum("time", skipna=True, min_count=1)
-    if len(series_dims) == 1:
-        frame = totals.to_series().to_frame(name="total")
+    totals = counts.sum("time", skipna=True, min_count=1).transpose(*series_dims)
+    frame = totals.to_series().rename("requests").to_frame()
+    if len(series_dims) == 2:
+        wide = complementary_mask(totals.to_pandas(), min_count)
+        mask = wide.stack(future_stack=True).reindex(frame.index)
     else:
-        frame = totals.transpose(*series_dims[:2]).to_pandas()
-    return format_table(frame, min_count=min_count)
+        mask = complementary_mask(frame, min_count, lines="columns")["requests"]
+    mask = mask.to_numpy(dtype=bool)
+    frame["requests"] = frame["requests"].round().astype("Int64").mask(mask)
+    frame[SUPPRESSED_COLUMN] = np.where(mask, "requests", "")
+    return frame
 
 
 
@@ -156,7 +311,7 @@ def run_data_stage(
     """Load the data, write the cube, ingest report, records, summary table and heatmap."""
     from predgov.viz import district_category_heatmap
 
-    data = load_data(cfg)
+    data = load_data(cfg, viz.min_count)
     out: dict[str, Path] = {}
     out["cube"] = run_dir / "cube.nc"
     write_cube(data.cube, out["cube"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +94,7 @@ def run_forecast_stage(
         return out
     series = [tuple(s.split("/")) for s in cfg.fan_series] or busiest_series(cube)
     for district, category in series:
+        stem = out_dir / "figures" / fan_chart_name(cube, district, category)
         fig = fan_chart(
             cube,
             forecast,
@@ -106,6 +106,38 @@ def run_forecast_stage(
             source=cube.attrs.get("source", ""),
             date=figure_date(viz, cube),
         )
-        stem = out_dir / "figures" / re.sub(r"[^\w-]+", "_", f"fan_{district}_{category}")
         out.update(save_and_close(fig, stem, viz))
     return out
+
+
+def fan_chart_name(cube: xr.Dataset, district: str, category: str) -> str:
+    """File name (no suffix) of a series' fan chart: ``fan_d<i>_<code>``, from the district's
+    position and the category's taxonomy code (its position, ``c<j>``, when the code is not a
+    known one), never from label text (:func:`predgov.viz.save.file_slug`).
+
+    Examples
+    --------
+    >>> cube = xr.Dataset(coords={"district": ["市南", "市北 13912345678"],
+    ...                           "category": ["heating", "张三丰"]})
+    >>> fan_chart_name(cube, "市北 13912345678", "heating")
+    'fan_d01_heating'
+    >>> fan_chart_name(cube, "市南", "张三丰")
+    'fan_d00_c01'
+    """
+    from predgov.data.taxonomy import load_taxonomy
+    from predgov.viz.save import file_slug
+
+    districts = [str(v) for v in cube["district"].values]
+    categories = [str(v) for v in cube["category"].values]
+    for value, have, dim in ((district, districts, "district"), (category, categories,
+                                                                 "category")):
+        if value not in have:
+            raise ValueError(f"forecast.fan_series: no such {dim} in the cube")
+    try:
+        known = set(load_taxonomy(str(cube.attrs.get("taxonomy") or cube.attrs.get("city")
+                                      or "qingdao")).categories.index)
+    except (FileNotFoundError, ValueError, KeyError):
+        known = set()
+    d = file_slug(district, districts.index(district), "d")
+    c = file_slug(category, categories.index(category), "c", known)
+    return f"fan_{d}_{c}"

@@ -39,20 +39,49 @@ def sim_params(overrides: dict[str, Any]):
     return params
 
 
-def outcome_table(ds: xr.Dataset, min_count: int) -> pd.DataFrame:
-    """Season totals per category: problems, calls, repeats, resolved, satisfaction rate."""
-    from predgov.viz import format_table
+#: Count columns of the season table (means over seeds when there are several).
+OUTCOME_COUNTS = ("problems", "calls", "repeat_calls", "resolved", "rated", "satisfied")
 
+
+def outcome_table(ds: xr.Dataset, min_count: int) -> pd.DataFrame:
+    """Season totals per category, machine-readable: problems, calls, repeats, resolved, rated,
+    satisfied (means over seeds, to 0.1) and the satisfaction rate.
+
+    Plain numbers; counts of 1..``min_count``-1 and a complementary cell per column
+    (:func:`predgov.viz.suppress.publishable_counts`, column totals being known) are empty,
+    the rate is empty wherever ``satisfied`` or ``rated`` is (rate × rated would give the
+    count back), and the ``suppressed`` column names what a row withholds.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> dims = ("time", "district", "category")
+    >>> ds = xr.Dataset({v: (dims, np.full((2, 1, 2), 10)) for v in OUTCOME_COUNTS},
+    ...                 coords={"category": ["gas", "noise"]})
+    >>> ds["satisfied"][:, 0, 1] = 1
+    >>> table = outcome_table(ds, 5)
+    >>> table["suppressed"].tolist()  # gas: the complementary cell of the column
+    ['satisfied;satisfaction_rate', 'satisfied;satisfaction_rate']
+    >>> table.loc["gas", "calls"], table[["satisfied", "satisfaction_rate"]].isna().all().all()
+    (np.int64(20), np.True_)
+    """
+    from predgov.viz.suppress import publishable_counts
+
+    cols = list(OUTCOME_COUNTS)
     dims = ["time", "district"] + (["seed"] if "seed" in ds.dims else [])
-    totals = ds[["problems", "calls", "repeat_calls", "resolved", "rated", "satisfied"]].sum(dims)
+    totals = ds[cols].sum(dims)
     if "seed" in ds.dims:
         totals = totals / ds.sizes["seed"]
-    frame = totals.to_dataframe()
-    frame = frame[["problems", "calls", "repeat_calls", "resolved", "rated", "satisfied"]]
-    rate = (frame["satisfied"] / frame["rated"]).where(frame["rated"] >= min_count)
-    table = format_table(frame.round(1), min_count=min_count)
-    table["satisfaction_rate"] = rate.round(3)
-    return table
+    frame = totals.to_dataframe()[cols].round(1)
+    rated = frame["rated"].where(frame["rated"] > 0)
+    frame["satisfaction_rate"] = (frame["satisfied"] / rated).round(3)
+    return publishable_counts(
+        frame,
+        cols,
+        derived={"satisfaction_rate": ["satisfied", "rated"]},
+        min_count=min_count,
+        lines="columns",
+    )
 
 
 def run_sim_stage(

@@ -89,12 +89,15 @@ def run_warn_stage(
     write_cube(alarms, out["alarms"])
 
     table = alerts(alarms, cube, max_gap=cfg.max_gap)
+    # Machine-readable: plain numbers, withheld cells empty and named in `suppressed`.
     out["alerts"] = out_dir / "alerts.csv"
-    publishable(table, min_count=viz.min_count).to_csv(out["alerts"], index=False)
+    publishable(table, min_count=viz.min_count, numbers=True).to_csv(out["alerts"], index=False)
     last = pd.Timestamp(cube["time"].values[-1])
     recent = table[pd.to_datetime(table["start"]) > last - pd.Timedelta(days=cfg.recent_days)]
     out["alerts_recent"] = out_dir / "alerts_recent.csv"
-    publishable(recent, min_count=viz.min_count).to_csv(out["alerts_recent"], index=False)
+    publishable(recent, min_count=viz.min_count, numbers=True).to_csv(
+        out["alerts_recent"], index=False
+    )
 
     if not {"district", "category"} <= set(cube["counts"].dims):
         return out
@@ -104,15 +107,43 @@ def run_warn_stage(
                       source=source, date=date)
     out.update(save_and_close(fig, out_dir / "figures" / "alert_board", viz))
     if len(table):
-        top = table.iloc[0]
+        top = timeline_alert(table, last, cfg.recent_days)
         category = timeline_category(top, cube)
         before, after = TIMELINE_CONTEXT.get(cube_freq(cube), TIMELINE_CONTEXT["D"])
         start = pd.Timestamp(top["start"]) - before
         end = min(pd.Timestamp(top["end"]) + after, last)
         fig = alert_timeline(cube, alarms, district=str(top["district"]), category=category,
-                             lang=viz.lang, start=start, end=end, source=source, date=date)
+                             lang=viz.lang, start=start, end=end, source=source, date=date,
+                             min_count=viz.min_count, highlight=(top["start"], top["end"]))
         out.update(save_and_close(fig, out_dir / "figures" / "alert_timeline", viz))
     return out
+
+
+def timeline_alert(table: pd.DataFrame, last: pd.Timestamp, recent_days: int) -> pd.Series:
+    """The alert a briefing's timeline shows: the most severe of the alerts still running in
+    the last ``recent_days`` days up to ``last`` (the latest among equals), else the most
+    recent alert — never an old alert because it was the most severe of the whole history.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"severity": ["red", "amber", "yellow"],
+    ...                   "start": pd.to_datetime(["2022-01-11", "2024-12-01", "2024-12-20"]),
+    ...                   "end": pd.to_datetime(["2022-01-12", "2024-12-03", "2024-12-21"])})
+    >>> str(timeline_alert(t, pd.Timestamp("2024-12-31"), 60)["start"].date())
+    '2024-12-01'
+    >>> str(timeline_alert(t, pd.Timestamp("2024-12-31"), 5)["start"].date())
+    '2024-12-20'
+    """
+    from predgov.warn.alerts import SEVERITIES
+
+    ends = pd.to_datetime(table["end"])
+    recent = table[ends > last - pd.Timedelta(days=recent_days)]
+    if recent.empty:
+        return table.loc[ends.idxmax()]
+    rank = recent["severity"].map({s: i for i, s in enumerate(SEVERITIES)})
+    order = recent.assign(_rank=rank, _end=pd.to_datetime(recent["end"]))
+    order = order.sort_values(["_rank", "_end"], ascending=[True, False], kind="stable")
+    return recent.loc[order.index[0]]
 
 
 def timeline_category(alert: pd.Series, cube: xr.Dataset) -> str:
