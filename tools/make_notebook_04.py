@@ -28,21 +28,30 @@ ODD = [
      "under-reporting literature × lognormal individual spread), patience (days), radiator clogging in [0, 1] "
      "and its yearly growth rate, experience with the hotline per process domain (−3…3), an open-problem bit "
      "per process. *Estates*: build year, heating-system age, central heating, floors, position (km). "
-     "*Grids* (网格, ~400 households, Mesa agents holding index ranges). *Merchants* (quality), *noise sources* "
-     "(roads, logistics yards, factories, markets, construction sites: position, intensity, night share), "
-     "*neighbour pairs* (irritant, complainant, kind, tension). *Cases* (one per problem: process, category, "
-     "status latent/queued/in service/open/gave up/closed, ticket dates, calls). *Departments* (Mesa agents, "
+     "*Grids* (网格, Mesa agents holding index ranges: ~400 households in urban districts, 166 in the "
+     "county-level cities after 田庄镇's 93 grids for 15,422 households). *Named places* of the seed's cases "
+     "(`model.places`: index arrays of households, estates, grids, merchants, sources, pairs): the town 田庄镇 "
+     "(平度), 鲁瑞苑-like estates heated since 2003 (市北, an assumption), the estate 青铁公园里 (西海岸新区) with "
+     "yards, a factory, roads and a market moved next to it, the 中山路 chamber's merchants (市南). *Merchants* "
+     "(quality), *noise sources* (roads, logistics yards, factories, markets, construction sites: position, "
+     "intensity, night share), *neighbour pairs* (irritant, complainant, kind, tension). *Rate multipliers* in "
+     "[0, 1] per unit (`model.multipliers`: heating household and system part, neighbour pair, merchant, source "
+     "intensity and night share; 1 unless an intervention lowers them, values above 1 are refused). *Cases* (one "
+     "per problem: process, category, status latent/queued/in service/open/gave up/closed, ticket dates, calls). "
+     "*Departments* (Mesa agents, "
      "from the taxonomy's category→department table: categories, daily capacity, delay). Time step one day; "
      "runs cover any window (usually 1 July – 30 June, one heating season); space is districts and estates "
      "with positions only where distance matters (noise)."),
     ("3. Process overview and scheduling",
      "Each day, in this order: (1) interventions act (none in the reactive baseline) and book their cost; "
      "(2) occurrence: heating, neighbour disputes, consumer disputes, noise, background each add new latent "
-     "problems; (3) heating problems end when the season ends; (4) reporting: first calls, chasing calls, "
-     "calls after failed visits, giving up; (5) each problem may end by itself; (6) departments finish visits "
+     "problems; (3) intercept: interventions may absorb new cases before anyone calls (counted in `absorbed`, "
+     "never dropped); (4) heating problems end when the season ends; (5) reporting: first calls, chasing calls, "
+     "calls after failed visits, giving up; (6) each problem may end by itself; (7) departments finish visits "
      "(resolve or fail), the return visit rates each finished ticket, and the queues are served first come "
-     "first served up to capacity; (7) gone problems without a ticket close and outputs are recorded per "
-     "(day, district, category)."),
+     "first served up to capacity; (8) gone problems without a ticket close (never called in: `unreported`) "
+     "and outputs are recorded per (day, district, category). Every problem is accounted for: problems + the "
+     "initial latent stock = absorbed + reported + unreported + still latent."),
     ("4. Design concepts",
      "*Basic principles*: occurrence, reporting and handling are separate (311 studies model P(problem) × "
      "P(report)). *Emergence*: call volumes, repeat-call shares, backlogs and satisfaction emerge from "
@@ -52,16 +61,20 @@ ODD = [
      "neighbour pairs (tension), households and merchants, households and noise sources (exposure decays with "
      "distance), households and departments (queues). *Stochasticity*: every draw comes from a stream keyed by "
      "(seed, process, day[, case]) — common random numbers, so a run with an intervention shares every other "
-     "draw with the baseline; occurrence uses exact thinning so the number of draws never depends on state. "
+     "draw with the baseline; occurrence uses exact thinning with keyed arrivals (candidate k of a unit is "
+     "the k-th arrival of a keyed unit-rate Poisson process), so the draws never depend on state and a larger "
+     "rate only adds candidates (rate ×1.01 gives the right sign of the paired difference in ≥ 95 % of seeds). "
      "*Collectives*: estates, grids, districts. *Observation*: the cube `counts(time, district, category)` "
      "(every call, as a hotline export counts tickets) plus problems, first reports, repeat calls, "
-     "resolutions, ratings, satisfaction rate, calls per estate and intervention cost; multi-seed runs give "
+     "resolutions, ratings, satisfaction rate, absorbed and unreported problems, calls per estate and week, "
+     "intervention cost; multi-seed runs give "
      "the median and 10–90 % band."),
     ("5. Initialization",
      "The world (estates, flats, merchants, sources, pairs, background levels) is drawn from the world seed "
      "(fixed across run seeds), scaled to a fraction of Qingdao's households so that a reduced city is a "
      "sample of real-sized estates; clogging starts at 1 − exp(−rate × system age); experience starts at 0; "
-     "no case is open on the first day; department capacity is 1.5 × the mean daily load of its categories "
+     "no case is open on the first day except the stationary stock of quiet background problems (not yet "
+     "reported, as a run going for ever would hold); department capacity is 1.5 × the mean daily load of its categories "
      "in the demo city, scaled to the simulated households."),
     ("6. Input data",
      "District table (households, urban/rural), category taxonomy with departments, the Qingdao calendar "
@@ -69,15 +82,19 @@ ODD = [
      "the demo city's daily weather for the run seed and its noise-free expected volumes (levels of the "
      "background categories and of department loads). No real 12345 records are used."),
     ("7. Submodels",
-     "*Heating*: hazard = rate × season shape g(t) (start-of-season surge, +8 % per °C below 10 °C) × district "
-     "factor × position factor (edge 1.3, corner 1.25, top 1.5, bottom 1.3) × clogging²; clogging grows each "
-     "season and a successful repair keeps 30 % of it. *Neighbour disputes*: irritant events (dogs, habits, "
+     "*Heating*: hazard = rate × cold factor (+8 % per °C below 10 °C) × district factor × position factor "
+     "(edge 1.3, corner 1.25, top 1.5, bottom 1.3) × [0.75 × clogging² (normalised) + (0.25 + start surge) "
+     "(the system part: air locks, filling and pressure tests, supply, insulation)]; the city-wide mean has the "
+     "demo city's season shape; flushing removes only the clogging part; clogging grows each season and a "
+     "successful repair keeps 30 % of it. *Neighbour disputes*: irritant events (dogs, habits, "
      "shared space; summer bump) raise a decaying tension; a dispute arises with probability escalate × "
      "tension. *Consumer disputes*: resident and tourist transactions with merchants, dispute probability "
      "∝ (1 − quality)², tourists ×2 and in season, golden weeks ×2. *Noise*: estate exposure = Σ intensity × "
      "night weighting × exp(−distance / 0.3 km) within 1.5 km; hazard ∝ exposure × occupants, summer bump for "
      "traffic and social noise. *Background*: negative-binomial volumes at the demo city's levels for the "
-     "other categories. *Reporting*: first call 1 − exp(−report × propensity) a day; a chasing call once the "
+     "other categories: prompt problems are called in at once, quiet ones (15 % of reported ones) report at "
+     "0.02/day × propensity and end at 0.01/day, a latent stock of ~40–55 per 15,422 rural households at any time "
+     "(visits over a month or two find the seed's “60+”). *Reporting*: first call 1 − exp(−report × propensity) a day; a chasing call once the "
      "wait exceeds patience; after a failed visit call again or give up. *Handling*: capacity, delay, "
      "resolution probability per category (heating 0.8, neighbour disputes 0.55, noise 0.65), satisfaction "
      "0.96 if fixed, 0.3 if not, × exp(−0.05 × days waited beyond patience). *Verification*: a plain "
@@ -86,6 +103,33 @@ ODD = [
      "parameters to an observed cube with a negative-binomial likelihood."),
 ]
 
+
+# Parameters added or changed by issue 10 section 1 (model hooks). Each is a stated source or a named
+# assumption; the rest are in each module's docstring.
+PARAM_TABLE = (
+    "| parameter | value | source or assumption |\n"
+    "| --- | --- | --- |\n"
+    "| `heating.rate` | 5.8e-5 (was 5.7e-5) | recalibrated: with the system part spread over more households the old "
+    "rate gave 43,300 heating calls at full scale; 5.8e-5 gives ~44,000 (SEED_BRIEF case 1, “4.4万”) |\n"
+    "| `heating.system_share` | 0.25 | assumption: share of the steady (non-surge) heating hazard not due to "
+    "clogging (supply, insulation); the whole start surge (`start_amp` 2.0, 12 days, as the demo city) is in "
+    "this part (calls about filling and pressure tests cluster at the start, SEED_BRIEF case 1) |\n"
+    "| `background.quiet_share` | 0.15 | assumption: share of reported background problems that are quiet; set so "
+    "a rural town of 15,422 households holds a latent stock of ~40–55 and visits over a month find "
+    "“60+” (SEED_BRIEF case 3) |\n"
+    "| `background.quiet_reporting` | report 0.02/day × propensity, end 0.01/day | assumption: quiet problems "
+    "wait weeks (mean latent life ~30–50 days) |\n"
+    "| rural grid size | 166 households | SEED_BRIEF case 3: 田庄镇, 15,422 households in 93 grids |\n"
+    "| 田庄镇 | 15,422 households, 93 grids (平度) | SEED_BRIEF case 3 |\n"
+    "| 鲁瑞苑-like estates | ~3,000 households, system age 22 (heated since 2003), clogging rate ×1.5, in 市北 | "
+    "households and year: SEED_BRIEF case 1; ×1.5 (small inlet pipes) and the district: assumptions |\n"
+    "| 青铁公园里 | 1,500 households (西海岸新区); 3 yards, 1 factory, 2 roads, 1 market moved to 0.15–0.6 km | "
+    "district and neighbours: SEED_BRIEF case 4; sizes and distances: assumptions |\n"
+    "| 中山路 chamber | 620 merchants at full scale (市南) | SEED_BRIEF case 2: “600+” |\n"
+    "| rate multipliers | in [0, 1], 1 by default | design: relative to the thinning bound, so common random "
+    "numbers hold; above 1 is an error |\n"
+)
+ODD.append(("8. Parameter table (issue 10, section 1)", PARAM_TABLE))
 odd_md = "\n\n".join(f"### {title}\n\n{text}" for title, text in ODD)
 ODD_DOC = (
     "# ODD description of the predgov city simulation\n\n"

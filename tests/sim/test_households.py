@@ -25,7 +25,21 @@ def test_index_ranges_partition_the_city(city):
     # estates and grids never cross district boundaries
     np.testing.assert_array_equal(city.district[city.estates.start], city.estates.district)
     np.testing.assert_array_equal(city.district[city.grid_stop - 1], city.grid_district)
-    assert 300 <= np.median(city.grid_stop - city.grid_start) <= 500
+    size = city.grid_stop - city.grid_start
+    urban = city.urban[city.grid_district]
+    assert 300 <= np.median(size[urban]) <= 500
+    assert 150 <= np.median(size[~urban]) <= 180  # rural grids: 田庄镇, 15,422 hh in 93 grids
+
+
+def test_tianzhuang_town_has_93_grids_and_about_15400_households():
+    pingdu = build_households(seed=0, scale=1.0, districts=["平度"])
+    a, b = pingdu.places["田庄镇"]
+    est = pingdu.estates
+    h0, h1 = est.start[a], est.stop[b - 1]
+    assert abs((h1 - h0) / 15_422 - 1) < 0.03
+    inside = (pingdu.grid_start >= h0) & (pingdu.grid_stop <= h1)
+    assert inside.sum() == 93
+    assert ((pingdu.grid_stop <= h0) | (pingdu.grid_start >= h1) | inside).all()  # nested
 
 
 def test_state_is_valid(city):

@@ -32,9 +32,19 @@ def test_invariants(model):
     assert (total["calls"] == total["reported"] + total["repeat_calls"]).all()
     assert (total["resolved"] <= total["reported"]).all()
     assert (total["satisfied"] <= total["rated"]).all()
-    assert (total["reported"] <= total["problems"]).all()
+    assert (total["reported"] <= total["problems"] + model.initial_latent).all()
     cum = {k: v.sum(axis=(1, 2)).cumsum() for k, v in r.items()}
     assert (cum["resolved"] <= cum["reported"]).all()
+
+
+def test_every_problem_is_accounted_for(model):
+    # problems + the initial latent stock = absorbed + reported + unreported + still latent
+    total = {k: v.sum(axis=0) for k, v in model.record.items()}
+    assert model.initial_latent.sum() > 0  # quiet background problems from before the run
+    np.testing.assert_array_equal(
+        total["problems"] + model.initial_latent,
+        total["absorbed"] + total["reported"] + total["unreported"] + model.latent_open())
+    assert total["unreported"].sum() > 0
 
 
 def test_state_stays_valid(model):

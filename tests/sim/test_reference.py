@@ -93,7 +93,9 @@ def test_invariants_and_mesa_structure():
     for v in m.record.values():
         assert (v >= 0).all()
     assert (r["calls"] == r["reported"] + r["repeat_calls"]).all()
-    assert (r["resolved"] <= r["reported"]).all() and (r["reported"] <= r["problems"]).all()
+    assert (r["resolved"] <= r["reported"]).all()
+    # quiet background problems of the initial latent stock may be reported during the run
+    assert (r["reported"] <= r["problems"] + m.initial_latent).all()
     assert (r["satisfied"] <= r["rated"]).all()
     hh = list(m.agents_by_type[HouseholdAgent])
     assert all(-3 <= e <= 3 for a in hh for e in a.experience)

@@ -17,7 +17,9 @@ from predgov.sim.grids import Grid
 from predgov.sim.households import Households, build_households
 from predgov.sim.interventions import Intervention, NullIntervention, PipeFlushing
 from predgov.sim.model import PROCESSES, CityModel, SimParams
+from predgov.sim.places import Place
 from predgov.sim.processes.background import BackgroundParams
+from predgov.sim.processes.base import Multiplier
 from predgov.sim.processes.consumer import ConsumerParams
 from predgov.sim.processes.heating import HeatingParams
 from predgov.sim.processes.neighbour import NeighbourParams
@@ -36,10 +38,12 @@ __all__ = [
     "HeatingParams",
     "Households",
     "Intervention",
+    "Multiplier",
     "NeighbourParams",
     "NoiseParams",
     "NullIntervention",
     "PipeFlushing",
+    "Place",
     "ReferenceCityModel",
     "SimParams",
     "build_households",

@@ -32,7 +32,7 @@ Parameters are named by their path in ``SimParams``: ``"heating.rate"``,
 Examples
 --------
 >>> p = set_param(SimParams(), "heating.reporting.report", 0.5)
->>> get_param(p, "heating.reporting.report"), get_param(p, "heating.rate") == 5.7e-5
+>>> get_param(p, "heating.reporting.report"), get_param(p, "heating.rate") == 5.8e-5
 (0.5, True)
 """
 

@@ -29,8 +29,24 @@ Flats (households), vectorised over the whole city
     reporting rate by ``1.15 ** experience``.
 
 Households are ordered by district, then estate, then flat; a grid is a run of about
-``grid_size`` consecutive households inside one district (a community grid, 网格, of 300-500
-households), so every grid and estate is an index range into these arrays.
+``grid_size`` consecutive households inside one district (a community grid, 网格): 400 in urban
+districts (300-500 households), ``RURAL_GRID_SIZE`` (166) in the county-level cities, from the
+seed's rural town (田庄镇: 93 grids for 15,422 households, SEED_BRIEF.md case 3; rural grids
+are smaller in households and, at a quarter of the density, larger in area). Every grid and
+estate is an index range into these arrays.
+
+Named places of the seed's cases (``SEED_PLACES``; ``predgov.sim.places`` adds merchants,
+sources and pairs): each takes the first estates of its district until it holds its share of
+households (``round(households x scale)``, at least one estate), so a reduced city keeps them.
+
+* 田庄镇 (town, 平度): 15,422 households in 93 grids of its own (SEED_BRIEF.md case 3);
+* 鲁瑞苑 (estates, 市北; the district is an assumption, the article names none): heated since
+  2003 (system age 22, build year 2003), small radiator inlet pipes: clogging rate x 1.5 (an
+  assumption), ~3,000 households ("nearly 3,000 households reached", case 1);
+* 青铁公园里 (estate, 西海岸新区, Huangdao street): 1,500 households (an assumption; the article
+  gives none); its noise sources are placed by ``processes.noise`` (case 4).
+
+These edits change the named estates' attributes only, never a stream's draws.
 """
 
 from __future__ import annotations
@@ -55,6 +71,16 @@ PROPENSITY = {
 }  # fmt: skip
 #: Process domains with their own experience column (index = streams process id - 1).
 N_DOMAINS = 5
+#: Households per grid in the county-level cities: 田庄镇's 15,422 households in 93 grids.
+RURAL_GRID_SIZE = 166
+#: Named places of the seed's cases: name -> (kind, district, households at full scale, grids
+#: at full scale or None, estate attribute edits).
+SEED_PLACES: dict[str, tuple[str, str, int, int | None, dict[str, float]]] = {
+    "田庄镇": ("town", "平度", 15_422, 93, {}),
+    "鲁瑞苑": ("estates", "市北", 3_000, None, {"system_age": 22.0, "age": 22.0,
+                                             "clog_rate_factor": 1.5}),
+    "青铁公园里": ("estate", "西海岸新区", 1_500, None, {}),
+}
 
 _ESTATE_MEAN, _ESTATE_SD, _ESTATE_MIN = 450.0, 0.6, 40
 _DENSITY = {True: 4000.0, False: 1000.0}  # households per km² of built-up area
@@ -116,6 +142,8 @@ class Households:
     clog_rate: np.ndarray  # float32 per year
     active: np.ndarray  # uint8 bit per process: an open problem of that process
     experience: np.ndarray = field(repr=False, default_factory=lambda: np.zeros((0, N_DOMAINS)))
+    #: Named places (``SEED_PLACES``) present in the world: name -> estates ``[a, b)``.
+    places: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.district)
@@ -150,6 +178,7 @@ def build_households(
     *,
     districts: list[str] | None = None,
     grid_size: int = 400,
+    rural_grid_size: int = RURAL_GRID_SIZE,
 ) -> Households:
     """Build the households, estates and grids of a Qingdao-like city.
 
@@ -161,8 +190,8 @@ def build_households(
         Fraction of Qingdao's households (1.0 = about 3.7 million).
     districts
         Subset of district names; default all ten.
-    grid_size
-        Households per community grid.
+    grid_size, rural_grid_size
+        Households per community grid in urban districts and in county-level cities.
 
     Returns
     -------
@@ -185,6 +214,7 @@ def build_households(
     keys = ("district", "size", "age", "system_age", "central", "floors", "rate", "x", "y")
     est_cols: dict[str, list[np.ndarray]] = {k: [] for k in keys}
     d_sizes, urban = [], []
+    places: dict[str, tuple[int, int]] = {}
     for name in names:
         di = list(table.index).index(name)  # stream key: position in the full table
         rng = streams.day_rng(seed, streams.WORLD, di)
@@ -201,6 +231,19 @@ def build_households(
         floors = np.where(age > 25, 6, rng.choice([6, 11, 18, 26], k, p=[0.2, 0.3, 0.3, 0.2]))
         rate = rng.lognormal(np.log(0.03), 0.35, k)
         side = np.sqrt(scale * float(row["households"]) / _DENSITY[is_urban])
+        first = sum(len(a) for a in est_cols["size"])  # global id of the district's 1st estate
+        for place, (_, district, n_place, _, edits) in SEED_PLACES.items():
+            if district != name:
+                continue
+            n_e = int(np.searchsorted(np.cumsum(sizes), max(1, round(n_place * scale)))) + 1
+            n_e = min(n_e, k)
+            sl = slice(0, n_e)
+            if "age" in edits:
+                age[sl] = edits["age"]
+            if "system_age" in edits:
+                system_age[sl] = edits["system_age"]
+            rate[sl] *= edits.get("clog_rate_factor", 1.0)
+            places[place] = (first, first + n_e)
         est_cols["district"].append(np.full(k, len(d_sizes)))
         x, y = rng.uniform(0, side, k), rng.uniform(0, side, k)
         values = (sizes, age, system_age, central, floors, rate, x, y)
@@ -250,13 +293,22 @@ def build_households(
     clog = 1.0 - np.exp(-rate_h * estates.system_age[estate_of])
 
     g_start, g_stop, g_dist = [], [], []
-    for d in range(len(names)):
-        a, b = int(d_start[d]), int(d_stop[d])
-        k = max(1, round((b - a) / grid_size))
-        cuts = np.linspace(a, b, k + 1).round().astype(np.int64)
-        g_start.append(cuts[:-1])
-        g_stop.append(cuts[1:])
-        g_dist.append(np.full(k, d, dtype=np.int16))
+    for d, name in enumerate(names):
+        # segments cut into grids separately: a town with its own grid count, then the rest
+        segments = [(int(d_start[d]), int(d_stop[d]), None)]
+        for place, (_, district, _, grids, _) in SEED_PLACES.items():
+            if district == name and grids is not None and place in places:
+                a, b = (int(e_start[places[place][0]]), int(e_stop[places[place][1] - 1]))
+                n_grids = max(1, round(grids * scale))
+                segments = [(a, b, n_grids)] + ([(b, int(d_stop[d]), None)]
+                                                if b < d_stop[d] else [])  # fmt: skip
+        size = grid_size if urban[d] else rural_grid_size
+        for a, b, k in segments:
+            k = k or max(1, round((b - a) / size))
+            cuts = np.linspace(a, b, k + 1).round().astype(np.int64)
+            g_start.append(cuts[:-1])
+            g_stop.append(cuts[1:])
+            g_dist.append(np.full(k, d, dtype=np.int16))
 
     return Households(
         district_names=names,
@@ -277,4 +329,5 @@ def build_households(
         clog_rate=rate_h.astype(np.float32),
         active=np.zeros(n, dtype=np.uint8),
         experience=np.zeros((n, N_DOMAINS), dtype=np.int8),
+        places=places,
     )

@@ -1,13 +1,22 @@
 """Interventions: objects with a start, an end, a targeting rule, a capacity, a cost, an effect.
 
 The model calls ``step(model, t)`` for every intervention at the start of each day, before
-any process. An intervention is active on days ``start <= date <= end``. On its first active
-day it asks its targeting rule (``targets(model)``) for an ordered array of units (households,
-sources, ...); each active day it treats the next ``capacity_per_day`` untreated units with
+any process, and, when a subclass overrides it, ``intercept(model, t, new)`` after the day's
+occurrence with the indices (into ``model.cases``) of the day's new latent cases: the cases it
+returns are absorbed (``CityModel.absorb``: closed before anyone calls, counted in
+``absorbed``). Interventions change the world through the model's hooks: state arrays (e.g.
+``households.clog``), rate multipliers in [0, 1] (``model.multipliers["heating.household"]``
+etc., ``processes.base.Multiplier``; a value above 1 raises ``ValueError``) and
+``model.absorb`` for latent problems they find.
+
+An intervention is active on days ``start <= date <= end``. On its first active day it asks
+its targeting rule (``targets(model)``) for an ordered array of units (households, sources,
+...); each active day it treats the next ``capacity_per_day`` untreated units with
 ``apply(model, units, t)`` and books ``len(units) * unit_cost`` to the day's
-``intervention_cost``. Interventions draw no random numbers of their own (a randomised
-targeting rule must use ``streams.day_rng(seed, INTERVENTION, day)``), so a run with an
-intervention shares every other draw with the baseline (common random numbers).
+``intervention_cost``. An intervention's own random numbers come from ``uniform`` (keyed by
+the run seed, the INTERVENTION stream, the day, the intervention's ``stream_key`` and the unit
+or case), never from the processes' streams, so a run with an intervention shares every other
+draw with the baseline (common random numbers).
 
 ``PipeFlushing`` (pre-season flushing of whole estates, SEED_BRIEF.md case 1: Lu Rui Yuan,
 "nearly 3,000 households") sets the clogging of each treated household to
@@ -17,11 +26,14 @@ common random numbers).
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+from predgov.sim import streams
 
 if TYPE_CHECKING:
     from predgov.sim.model import CityModel
@@ -56,8 +68,36 @@ class Intervention:
         self.queue_: np.ndarray | None = None
         self.done_ = 0
 
+    @property
+    def stream_key(self) -> int:
+        """Key of this intervention's own random numbers (from its ``name``)."""
+        return zlib.crc32(self.name.encode())
+
+    def uniform(self, model: CityModel, t: int, unit: np.ndarray, purpose: int) -> np.ndarray:
+        """Keyed uniforms of this intervention for ``unit`` keys (households, case uids...) on
+        day index ``t``: independent of every process stream (common random numbers).
+
+        Examples
+        --------
+        >>> from predgov.sim.model import CityModel
+        >>> m = CityModel(scale=0.001, start="2025-11-15", end="2025-11-15")
+        >>> iv = NullIntervention()
+        >>> u = iv.uniform(m, 0, np.arange(3), streams.INTERCEPT)
+        >>> bool(((u >= 0) & (u < 1)).all()), bool((u == iv.uniform(m, 0, np.arange(3), 12)).all())
+        (True, True)
+        """
+        key = streams.hash_key(self.stream_key, np.asarray(unit).astype(np.uint64))
+        return streams.keyed_uniform(model.seed, streams.INTERVENTION, int(model.day_numbers[t]),
+                                     np.atleast_1d(key), purpose)  # fmt: skip
+
     def targets(self, model: CityModel) -> np.ndarray:
         """Targeting rule: units to treat, in order."""
+        return np.zeros(0, np.int64)
+
+    def intercept(self, model: CityModel, t: int, new: np.ndarray) -> np.ndarray:
+        """Intercept phase: which of today's new latent cases ``new`` (indices into
+        ``model.cases``) this intervention absorbs before anyone calls. The base class absorbs
+        none (and the model skips interventions that do not override this)."""
         return np.zeros(0, np.int64)
 
     def apply(self, model: CityModel, units: np.ndarray, t: int) -> None:

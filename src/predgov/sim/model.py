@@ -8,15 +8,28 @@ city's expected volumes for the background categories (``world_seed``).
 
 One step = one day, in this order:
 
-1. interventions act (``interventions``), their cost is booked;
+1. interventions act (``Intervention.step``: change state or multipliers, may ``absorb``
+   latent cases they discover), their cost is booked;
 2. each process's ``occur`` adds new latent cases; households get their "open problem" bit;
-3. process-specific ends (heating: the season is over, every heating problem ends);
-4. ``reporting.report``: first calls, chasing calls, calls after failed visits, giving up;
-5. each still-active case ends by itself with its process's daily ``end`` probability (keyed
+3. *intercept*: each intervention that overrides ``Intervention.intercept`` sees the day's new
+   cases and may absorb some before anyone calls (on-the-spot mediation, a steward on a
+   visit): ``CityModel.absorb`` closes them and counts them in ``absorbed``;
+4. process-specific ends (heating: the season is over, every heating problem ends);
+5. ``reporting.report``: first calls, chasing calls, calls after failed visits, giving up;
+6. each still-active case ends by itself with its process's daily ``end`` probability (keyed
    uniform, purpose SELF_END) - after reporting, so a problem can be called in on its first day;
-6. the departments handle their tickets (``departments.handle_all``);
-7. cases whose problem is gone and that hold no ticket close; outputs are recorded by
-   (day, district, category); closed cases are dropped.
+7. the departments handle their tickets (``departments.handle_all``);
+8. cases whose problem is gone and that hold no ticket close (those never called in count as
+   ``unreported``); outputs are recorded by (day, district, category); closed cases are
+   dropped.
+
+Accounting (no case is lost): over a run, ``problems`` + the initial latent stock
+(``initial_latent``) = ``absorbed`` + ``reported`` + ``unreported`` + the cases still latent at
+the end (``latent_open()``).
+
+Hooks for interventions: ``multipliers`` (``"<process>.<name>"`` -> ``processes.base.
+Multiplier``: per-unit rate multipliers in [0, 1]), ``absorb`` and the intercept phase,
+``places`` (named units of the seed's cases) and the state arrays of the processes.
 
 Randomness: only keyed streams (``streams``), never ``model.rng``, so a run is a function of
 (seed, world_seed, scale, dates, params, interventions); ``model.rng`` is left for optional
@@ -24,19 +37,22 @@ viewers. The processes' day streams come from ``model.day_streams`` (``streams.D
 the same draws as ``streams.day_rng``, set up once per run), and on its first day the model
 prepares the keyed-uniform tables of all its days (``streams.prepare_days``).
 
-Outputs: ``record[name]`` (time, district, category) are views of one array; a day's seven
-tallies are one ``np.add.at`` on it.
+Outputs: ``record[name]`` (time, district, category) are views of one array; a day's tallies
+are one ``np.add.at`` on it. ``estate_calls`` (week, estate, category) counts calls by the
+households of each estate per week (weeks start on Monday; int32).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import mesa
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from predgov.data.calendar import calendar
 from predgov.data.demo import _temperature, demo_city
@@ -52,6 +68,7 @@ from predgov.sim.departments import (
 from predgov.sim.grids import make_grids
 from predgov.sim.households import build_households
 from predgov.sim.interventions import Intervention
+from predgov.sim.places import build_places
 from predgov.sim.processes.background import Background, BackgroundParams
 from predgov.sim.processes.base import Process
 from predgov.sim.processes.consumer import Consumer, ConsumerParams
@@ -66,7 +83,8 @@ PROCESSES: dict[str, type[Process]] = {
     "background": Background,
 }  # fmt: skip
 #: Outputs recorded per (day, district, category).
-OUTPUTS = ("problems", "calls", "repeat_calls", "reported", "resolved", "rated", "satisfied")
+OUTPUTS = ("problems", "calls", "repeat_calls", "reported", "resolved", "rated", "satisfied",
+           "absorbed", "unreported")
 
 
 @dataclass(frozen=True)
@@ -85,6 +103,21 @@ class SimParams:
     noise: NoiseParams = field(default_factory=NoiseParams)
     background: BackgroundParams = field(default_factory=BackgroundParams)
     handling: HandlingParams = field(default_factory=HandlingParams)
+
+
+@functools.lru_cache(maxsize=16)
+def _calendar(start: str, end: str) -> xr.Dataset:
+    """The Qingdao calendar of the run's days (cached: many runs share their dates)."""
+    return calendar((pd.Timestamp(start), pd.Timestamp(end), "D"), "qingdao")
+
+
+@functools.lru_cache(maxsize=16)
+def _demo_expected(world_seed: int, start: str, end: str, districts: tuple[str, ...]
+                   ) -> xr.DataArray:  # fmt: skip
+    """The demo city's noise-free expected volumes (cached: they depend on the world seed and
+    the dates, not on the run seed). Read-only."""
+    return demo_city(world_seed, start=start, end=end, anomalies=False,
+                     districts=list(districts))["expected"]  # fmt: skip
 
 
 class CityModel(mesa.Model):
@@ -141,7 +174,7 @@ class CityModel(mesa.Model):
             raise ValueError(f"end ({end}) is before start ({start})")
         self.day_numbers = (self.dates.values.astype("datetime64[D]").astype(np.int64))
         self.day_of_year = self.dates.day_of_year.to_numpy().astype(float)
-        cal = calendar((self.dates[0], self.dates[-1], "D"), "qingdao")
+        cal = _calendar(str(self.dates[0].date()), str(self.dates[-1].date()))
         self.in_heating_season = cal["heating_season"].values
         self.in_tourist_season = cal["tourist_season"].values
         self.working_day = cal["working_day"].values
@@ -153,10 +186,9 @@ class CityModel(mesa.Model):
         )
         taxonomy = load_taxonomy("qingdao")
         self.categories: list[str] = list(taxonomy.categories.index)
-        self.demo_expected = demo_city(
-            self.world_seed, start=str(self.dates[0].date()), end=str(self.dates[-1].date()),
-            anomalies=False, districts=self.households.district_names,
-        )["expected"]  # fmt: skip
+        self.demo_expected = _demo_expected(
+            self.world_seed, str(self.dates[0].date()), str(self.dates[-1].date()),
+            tuple(self.households.district_names))
         self.grids = make_grids(self)
 
         hp = self.params.handling
@@ -184,12 +216,22 @@ class CityModel(mesa.Model):
         #: The processes' day streams (``streams.day_rng`` draws, set up once per run).
         self.day_streams = streams.DayStreams(
             self.seed, [p.process for p in self.processes], self.day_numbers)
-        n_proc = max(streams.INTERVENTION, *[p.process for p in self.processes]) + 1
+        reporting = {k: v for p in self.processes for k, v in p.reporting_params().items()}
+        n_proc = max(streams.INTERVENTION, *reporting) + 1
         self._rp = {k: np.zeros(n_proc) for k in ("report", "chase", "recall", "give_up", "end")}
-        for p in self.processes:
+        for key, rp in reporting.items():
             for k, arr in self._rp.items():
-                arr[p.process] = getattr(p.params.reporting, k)
+                arr[key] = getattr(rp, k)
+        #: Experience domain (column of ``households.experience``) of each process key.
+        self._domain = np.zeros(256, np.int64)
+        self._domain[list(HOUSEHOLD_PROCESSES)] = np.array(HOUSEHOLD_PROCESSES) - 1
+        self._domain[streams.BACKGROUND_QUIET] = streams.BACKGROUND - 1
+        #: Rate multipliers of every process, by ``"<process>.<name>"`` (hooks, see ``Multiplier``).
+        self.multipliers = {f"{n}.{k}": mult for n, p in self.process_by_name.items()
+                            for k, mult in p.multipliers.items()}  # fmt: skip
 
+        #: Named places of the seed's cases (``places.build_places``): name -> ``Place``.
+        self.places = build_places(self)
         self.interventions = [copy.deepcopy(iv) for iv in interventions]
         self.cases = Cases()
         shape = (len(self.dates), len(self.households.district_names), len(self.categories))
@@ -204,9 +246,19 @@ class CityModel(mesa.Model):
         #: Processes whose successful visits change the world (``on_resolved`` overridden).
         self.resolvers = [p for p in self.processes
                           if type(p).on_resolved is not Process.on_resolved]  # fmt: skip
-        self.estate_calls = np.zeros((len(self.households.estates), len(self.categories)),
-                                     dtype=np.int64)
+        # Weeks (Monday starts) of the run's days: calls per estate and week.
+        monday = self.dates - pd.to_timedelta(self.dates.day_of_week, unit="D")
+        self.weeks = pd.DatetimeIndex(monday.unique())
+        self.week_of_day = self.weeks.get_indexer(monday)
+        self.estate_calls = np.zeros((len(self.weeks), len(self.households.estates),
+                                      len(self.categories)), dtype=np.int32)  # fmt: skip
         self.cost = np.zeros(len(self.dates))
+        #: Cases absorbed today (index arrays, tallied at the end of the day) and absorbed cases
+        #: per (day, intervention) (by position in ``interventions``; -1 = none named).
+        self._absorbed_today: list[np.ndarray] = []
+        self.absorbed_by = np.zeros((len(self.dates), len(self.interventions)), np.int64)
+        self._interceptors = [iv for iv in self.interventions
+                              if type(iv).intercept is not Intervention.intercept]  # fmt: skip
         self.t = 0
         self.datacollector = mesa.DataCollector(model_reporters={
             "calls": lambda m: int(m.record["calls"][m.t - 1].sum()),
@@ -261,7 +313,7 @@ class CityModel(mesa.Model):
                 return
             idx, who, satisfied = idx[ok], who[ok], satisfied[ok]
         exp = self.households.experience
-        flat = who * exp.shape[1] + c.process[idx] - 1  # (household, domain) cell
+        flat = who * exp.shape[1] + self._domain[c.process[idx]]  # (household, domain) cell
         delta = np.where(satisfied, 1, -1)
         if len(flat) > 1 and (len(flat) > 16 or len(set(flat.tolist())) < len(flat)):
             # the sum of the day's moves of each (household, domain)
@@ -303,6 +355,84 @@ class CityModel(mesa.Model):
         flat += np.repeat(self._tally_offset + t * rec[0, 0].size, lens)
         np.add.at(rec.reshape(-1), flat, 1)
 
+    def absorb(self, idx: np.ndarray, *, by: Intervention | None = None,
+               effect: bool = False) -> None:  # fmt: skip
+        """Close latent cases ``idx`` before anyone calls: an intervention dealt with them.
+
+        They are counted in ``absorbed`` (day, district, category) and, when ``by`` is one of
+        the model's interventions, in ``absorbed_by``; they never become calls. With
+        ``effect`` the process's ``on_resolved`` runs as after a successful visit (heating:
+        the flat is flushed; neighbours: the pair's tension is reset).
+
+        Raises
+        ------
+        ValueError
+            When a case is not latent (already called in, closed or absorbed): such a case
+            would be counted twice.
+
+        Examples
+        --------
+        >>> m = CityModel(scale=0.001, start="2025-11-15", end="2025-11-16")
+        >>> m.step()
+        >>> latent = (m.cases.status == 0).nonzero()[0][:2]
+        >>> m.absorb(latent)
+        >>> m.absorb(latent)
+        Traceback (most recent call last):
+        ...
+        ValueError: absorb: 2 of 2 cases are not latent (called in, closed or absorbed already)
+        """
+        idx = np.asarray(idx, dtype=np.int64)
+        if len(idx) == 0:
+            return
+        c = self.cases
+        bad = (c.status[idx] != LATENT) | ~c.active[idx]
+        if bad.any() or len(np.unique(idx)) < len(idx):
+            n_bad = max(int(bad.sum()), len(idx) - len(np.unique(idx)))
+            raise ValueError(f"absorb: {n_bad} of {len(idx)} cases are not latent (called in, "
+                             "closed or absorbed already)")  # fmt: skip
+        if effect:
+            for proc in self.resolvers:
+                sel = idx[c.process[idx] == proc.process]
+                if len(sel):
+                    proc.on_resolved(sel)
+        c.status[idx] = CLOSED
+        c.active[idx] = False
+        self._absorbed_today.append(idx)
+        if by is not None:
+            k = next((i for i, iv in enumerate(self.interventions) if iv is by), None)
+            if k is None:
+                raise ValueError(f"absorb: {by!r} is not one of the model's interventions "
+                                 "(the model works on copies: use the one it passes you)")
+            self.absorbed_by[self.t, k] += len(idx)
+
+    def latent_open(self) -> np.ndarray:
+        """Cases latent now (nobody called, not absorbed, problem still there), counted by
+        (district, category).
+
+        Examples
+        --------
+        >>> m = CityModel(scale=0.001, start="2025-11-15", end="2025-11-16")
+        >>> m.run()
+        >>> m.latent_open().shape == (10, len(m.categories))
+        True
+        """
+        c = self.cases
+        out = np.zeros(self._record.shape[2:], np.int64)
+        sel = (c.status == LATENT) & c.active
+        np.add.at(out, (c.district[sel], c.category[sel]), 1)
+        return out
+
+    @property
+    def initial_latent(self) -> np.ndarray:
+        """The latent stock the run started with (district, category): quiet background
+        problems from before the first day (``processes.background``)."""
+        bg = self.process_by_name.get("background")
+        if bg is None:
+            return np.zeros(self._record.shape[2:], np.int64)
+        out = np.zeros(self._record.shape[2:], np.int64)
+        out[:, bg.cat_index] = bg.initial_latent
+        return out
+
     def step(self) -> None:
         """Simulate one day."""
         t = self.t
@@ -312,6 +442,7 @@ class CityModel(mesa.Model):
         if t == 0:  # the keyed streams' tables for all the run's days, in one pass
             streams.prepare_days(self.seed, self.day_numbers)
         c = self.cases
+        self._absorbed_today = []
         if self.interventions:
             self.cost[t] = sum(iv.step(self, t) for iv in self.interventions)
 
@@ -324,6 +455,13 @@ class CityModel(mesa.Model):
         c.add(*new)
         new_idx = np.arange(n_before, len(c))
         self._set_bits(c.hh[new_idx], c.process[new_idx], True)
+        if t == 0 and len(new_idx):  # the initial latent stock is not a new problem
+            new_idx = new_idx[c.onset[new_idx] >= day]
+
+        for iv in self._interceptors:  # intercept: new cases absorbed before anyone calls
+            fresh = new_idx[c.status[new_idx] == LATENT]
+            if len(fresh):
+                self.absorb(np.asarray(iv.intercept(self, t, fresh), np.int64), by=iv)
 
         for proc in self.processes:
             proc.end(t)
@@ -334,8 +472,10 @@ class CityModel(mesa.Model):
         who = c.hh[called]
         mine = who >= 0
         if mine.any():
+            week = int(self.week_of_day[t])
             flat = self.households.estate[who[mine]].astype(np.int64) * len(self.categories)
             flat += c.category[called[mine]]
+            flat += week * self.estate_calls[0].size
             np.add.at(self.estate_calls.reshape(-1), flat, 1)
 
         live = c.active.nonzero()[0]
@@ -345,12 +485,16 @@ class CityModel(mesa.Model):
             c.active[live[u < self._rp["end"][proc_ids]]] = False
 
         done, resolved, satisfied = handle_all(self, t)
+        gone = ~c.active & self._gone_status[c.status]
+        unreported = (gone & (c.status == LATENT)).nonzero()[0]
+        absorbed = (np.concatenate(self._absorbed_today) if self._absorbed_today
+                    else np.zeros(0, np.int64))  # fmt: skip
         sets = {"problems": new_idx, "calls": called, "repeat_calls": repeat_idx,
                 "reported": first_idx, "resolved": resolved, "rated": done,
-                "satisfied": satisfied}  # fmt: skip
+                "satisfied": satisfied, "absorbed": absorbed,
+                "unreported": unreported}  # fmt: skip
         self._tally(t, [sets[k] for k in OUTPUTS])
 
-        gone = ~c.active & self._gone_status[c.status]
         c.status[gone] = CLOSED
         closed = (c.status == CLOSED).nonzero()[0]
         self._set_bits(c.hh[closed], c.process[closed], False)

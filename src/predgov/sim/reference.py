@@ -26,9 +26,10 @@ One day, in the fast model's order
        ``1 - exp(-hazard)`` when it has no open problem of that process (this is what the fast
        model's thinning draws give: the chance of at least one accepted candidate):
 
-       * heating: ``hazard = level[district] * position * clog ** clog_power`` in the heating
-         season for central-heated flats (``level`` = rate x season shape x district factor);
-         on the first day of a season every household's pipes age a year;
+       * heating: ``hazard = (level_clog[district] * clog ** clog_power + level_system[
+         district]) * position`` in the heating season for central-heated flats (the clogging
+         and the system part, see ``processes.heating``); on the first day of a season every
+         household's pipes age a year;
        * noise: for traffic, construction, social noise in turn (the first one that occurs
          wins), ``hazard = season[c] * exposure[estate, c] * occupants / 5``;
        * neighbour disputes: an irritant household has an irritation event with probability
@@ -38,8 +39,11 @@ One day, in the fast model's order
        Each merchant has Poisson(``visits x dispute x (1 - quality) ** 2``) resident disputes
        (each with a uniform household of the district, dropped if it has an open consumer
        dispute) and Poisson(``tourist visits x dispute x tourist_factor x (1 - quality) ** 2``)
-       visitor disputes. Each district's background source draws Poisson(``mu x G``) problems
-       per category (``G ~ Gamma(size, 1 / size)``), each given to a uniform household.
+       visitor disputes. Each district's background source draws Poisson(``mu x G x share``)
+       prompt and quiet problems per category (``G ~ Gamma(size, 1 / size)``), each given to
+       a uniform household (quiet ones report at the household's propensity); on the first
+       day it first draws the latent quiet stock, Poisson(``lambda_quiet x E[w]``) per
+       category on households drawn in proportion to ``w`` (``processes.background``).
     2. *Reporting* (each caller, each open problem): heating problems end when the season
        ends; a latent problem is called in with probability ``1 - exp(-report x propensity)``;
        a waiting ticket is chased once the wait reaches the patience (probability ``chase``);
@@ -52,7 +56,8 @@ One day, in the fast model's order
        experience by +-1; a fix flushes the flat (heating) or calms the pair (neighbours); a
        failed visit leaves the problem open. Then the queue is served first come first served
        (ties in random order), up to the capacity, each ticket due ``delay`` days later.
-    4. *Closing*: problems that are gone and hold no ticket close.
+    4. *Closing*: problems that are gone and hold no ticket close (those never called in are
+       counted as ``unreported``).
 
 Output: ``to_dataset`` (the fast model's output code) gives the same Dataset schema, and
 ``run_scenario(cfg, model_class=ReferenceCityModel)`` runs many seeds.
@@ -81,12 +86,14 @@ import xarray as xr
 from predgov.sim import streams
 from predgov.sim.cases import CLOSED, GAVE_UP, LATENT, OPEN, QUEUED, SERVICE
 from predgov.sim.model import OUTPUTS, CityModel, SimParams
+from predgov.sim.processes.background import quiet_stay_weight
 from predgov.sim.processes.neighbour import DOG, HABIT, SPACE
 
 #: Largest town the reference model builds by default (one Python object per household).
 MAX_HOUSEHOLDS = 20_000
-HEATING, NEIGHBOUR, CONSUMER, NOISE, BACKGROUND = (
-    streams.HEATING, streams.NEIGHBOUR, streams.CONSUMER, streams.NOISE, streams.BACKGROUND)
+HEATING, NEIGHBOUR, CONSUMER, NOISE, BACKGROUND, BACKGROUND_QUIET = (
+    streams.HEATING, streams.NEIGHBOUR, streams.CONSUMER, streams.NOISE, streams.BACKGROUND,
+    streams.BACKGROUND_QUIET)
 
 
 @dataclass(eq=False)
@@ -164,7 +171,11 @@ class Caller(mesa.Agent):
         """The return visit's rating of a finished ticket (visitors keep no experience)."""
 
     def close(self) -> None:
-        """Drop problems that are gone and hold no ticket, and tickets closed as resolved."""
+        """Drop problems that are gone and hold no ticket, and tickets closed as resolved;
+        count those never called in as ``unreported``."""
+        for pb in self.problems:
+            if not pb.active and pb.status == LATENT:
+                self.model.count("unreported", pb)
         self.problems = [
             pb for pb in self.problems
             if pb.status != CLOSED and (pb.active or pb.status not in (LATENT, OPEN, GAVE_UP))
@@ -206,8 +217,10 @@ class HouseholdAgent(Caller):
         if m.pipes_age_today:  # a heating season starts: a year of sludge
             self.clog = 1 - (1 - self.clog) * math.exp(-self.clog_rate)
         if m.heating_level is not None and self.central_heating and not self.has_open(HEATING):
-            hazard = (m.heating_level[self.district] * self.position_factor
-                      * self.clog ** m.params.heating.clog_power)  # fmt: skip
+            clog_level, system_level = m.heating_level
+            hazard = self.position_factor * (
+                clog_level[self.district] * self.clog ** m.params.heating.clog_power
+                + system_level[self.district])  # fmt: skip
             if rnd() < -math.expm1(-hazard):
                 self.new_problem(HEATING, m.cat_heating, self.district,
                                  self.reporting_propensity(HEATING))  # fmt: skip
@@ -237,7 +250,7 @@ class HouseholdAgent(Caller):
 
     def rated(self, pb: Problem, satisfied: bool) -> None:
         """Experience in the problem's domain moves by +1 (satisfied) or -1, within [-3, 3]."""
-        d = pb.process - 1
+        d = (BACKGROUND if pb.process == BACKGROUND_QUIET else pb.process) - 1
         self.experience[d] = max(-3, min(3, self.experience[d] + (1 if satisfied else -1)))
 
     def fixed(self, pb: Problem) -> None:
@@ -293,13 +306,29 @@ class BackgroundSource(mesa.Agent):
         self.district = district
 
     def occur(self) -> None:
-        """Negative-binomial problems per category, each given to a uniform household."""
+        """Negative-binomial prompt and quiet problems per category, each given to a uniform
+        household; on the first day, the latent quiet stock first."""
         m: ReferenceCityModel = self.model
-        size = m.params.background.size
+        bp = m.params.background
+        d = self.district
+        quiet = m.background_quiet_factor[d]
+        if m.t == 0:
+            for j, c in enumerate(m.cat_background):
+                lam = m.background_mu[0, d, j] * quiet * m.background_stay_mean[d]
+                for _ in range(m.rng.poisson(lam)):
+                    who = m.random_household(d, weights=m.background_stay[d])
+                    pb = Problem(BACKGROUND_QUIET, c, d, who, m.day - 1, who.patience,
+                                 who.propensity)  # fmt: skip
+                    who.problems.append(pb)
+                    m.initial_latent[d, c] += 1
         for j, c in enumerate(m.cat_background):
-            g = m.rng.gamma(size, 1.0 / size)
-            for _ in range(m.rng.poisson(m.background_mu[m.t, self.district, j] * g)):
-                m.random_household(self.district).new_problem(BACKGROUND, c, self.district, 1.0)
+            g = m.rng.gamma(bp.size, 1.0 / bp.size)
+            mu = m.background_mu[m.t, d, j] * g
+            for _ in range(m.rng.poisson(mu * (1 - bp.quiet_share))):
+                m.random_household(d).new_problem(BACKGROUND, c, d, 1.0)
+            for _ in range(m.rng.poisson(mu * quiet)):
+                who = m.random_household(d)
+                who.new_problem(BACKGROUND_QUIET, c, d, who.propensity)
 
 
 class ReferenceDepartment(mesa.Agent):
@@ -440,12 +469,13 @@ class ReferenceCityModel(mesa.Model):
 
         shape = (len(self.dates), len(self.households.district_names), len(self.categories))
         self.record = {k: np.zeros(shape, dtype=np.int64) for k in OUTPUTS}
-        self.estate_calls = np.zeros((len(self.households.estates), len(self.categories)),
-                                     dtype=np.int64)  # fmt: skip
+        self.weeks, self.week_of_day = world.weeks, world.week_of_day
+        self.estate_calls = np.zeros_like(world.estate_calls)
+        self.initial_latent = np.zeros(shape[1:], np.int64)
         self.cost = np.zeros(len(self.dates))
         self.t = 0
         self.day = int(self.day_numbers[0])
-        self.heating_level: np.ndarray | None = None
+        self.heating_level: tuple[np.ndarray, np.ndarray] | None = None
         self.noise_level: np.ndarray | None = None
         self.irritation_rate: np.ndarray | None = None
         self.heating_season_today = bool(self.in_heating_season[0])
@@ -459,7 +489,7 @@ class ReferenceCityModel(mesa.Model):
         """Day tables and unit constants of the town (inputs, not dynamics)."""
         self.process_names = list(world.process_by_name)
         self.in_heating_season = world.in_heating_season
-        self.reporting = {p.process: p.params.reporting for p in world.processes}
+        self.reporting = {k: v for p in world.processes for k, v in p.reporting_params().items()}
         cats = self.categories
         self.cat_heating = cats.index("heating")
         self.cat_neighbour = cats.index("neighbour_dispute")
@@ -471,8 +501,8 @@ class ReferenceCityModel(mesa.Model):
         if "heating" in procs:
             h = procs["heating"]
             self.world_heating_position = h.pos.astype(np.float64)
-            # Today's heating level per district: rate x season shape g(t) x district factor.
-            self.heating_levels = (h.params.rate * h.g[:, None] * h.district_factor[None, :])
+            # Per-household hazard levels (time, district) of the clogging and system parts.
+            self.heating_levels = (h.level_clog, h.level_system)
         if "noise" in procs:
             nz = procs["noise"]
             self.cat_noise = [int(c) for c in nz.cat_index]
@@ -490,11 +520,21 @@ class ReferenceCityModel(mesa.Model):
             bg = procs["background"]
             self.cat_background = [int(c) for c in bg.cat_index]
             self.background_mu = bg.mu  # (time, district, category)
+            n_d = len(self.households.district_names)
+            self.background_quiet_factor = bg.kind_factor[n_d:]  # quiet share / P(report)
+            self.background_stay_mean = bg.stay_mean
+            weights = quiet_stay_weight(self.households.propensity, self.params.background)
+            hh = self.households
+            self.background_stay = [weights[int(a):int(b)] for a, b in zip(
+                hh.district_start, hh.district_stop, strict=True)]  # fmt: skip
 
     # ------------------------------------------------------------------ helpers
-    def random_household(self, district: int) -> HouseholdAgent:
-        """A uniform household of ``district``."""
+    def random_household(self, district: int, weights: np.ndarray | None = None
+                         ) -> HouseholdAgent:  # fmt: skip
+        """A uniform household of ``district`` (or one drawn in proportion to ``weights``)."""
         pool = self.by_district[district]
+        if weights is not None:
+            return self.random.choices(pool, weights=weights.tolist())[0]
         return pool[int(self.random.random() * len(pool))]
 
     def count(self, name: str, pb: Problem) -> None:
@@ -507,9 +547,19 @@ class ReferenceCityModel(mesa.Model):
         self.count("calls", pb)
         self.count("reported" if first else "repeat_calls", pb)
         if pb.caller.estate >= 0:
-            self.estate_calls[pb.caller.estate, pb.category] += 1
+            self.estate_calls[self.week_of_day[self.t], pb.caller.estate, pb.category] += 1
         if new_ticket:
             self.department_of[pb.category].enqueue(pb)
+
+    def latent_open(self) -> np.ndarray:
+        """Problems latent now (nobody called, still there), by (district, category)."""
+        out = np.zeros(self.record["calls"].shape[1:], np.int64)
+        for group in (HouseholdAgent, Visitor):
+            for a in self.agents_by_type[group] if group in self.agents_by_type else []:
+                for pb in a.problems:
+                    if pb.active and pb.status == LATENT:
+                        out[pb.district, pb.category] += 1
+        return out
 
     # ------------------------------------------------------------------ stepping
     def step(self) -> None:
@@ -522,7 +572,8 @@ class ReferenceCityModel(mesa.Model):
         in_season = bool(self.in_heating_season[t])
         self.heating_season_today = in_season
         heating = "heating" in names and in_season
-        self.heating_level = self.heating_levels[t] if heating else None
+        self.heating_level = ((self.heating_levels[0][t], self.heating_levels[1][t]) if heating
+                              else None)  # fmt: skip
         self.pipes_age_today = heating and t > 0 and not self.in_heating_season[t - 1]
         self.noise_level = self.noise_levels[t] if "noise" in names else None
         self.irritation_rate = self.irritation_rates[t] if "neighbour" in names else None

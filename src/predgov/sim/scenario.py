@@ -5,9 +5,15 @@ first or repeat, as a hotline export counts tickets) with the cube's coordinates
 over the same dims: ``problems`` (new latent problems, reported or not), ``calls``,
 ``repeat_calls``, ``reported`` (problems called in for the first time), ``resolved``
 (tickets closed with the problem fixed), ``rated`` (finished tickets, each rated), ``satisfied``;
-``satisfaction_rate(district, category)`` = satisfied / rated over the run; and
-``intervention_cost(time)``; ``estate_calls(estate, category)`` (calls by each estate's
-households over the run, for targeting and for checking interventions).
+``absorbed`` (new or latent problems an intervention dealt with before anyone called: never
+calls), ``unreported`` (problems that ended without ever being called in);
+``satisfaction_rate(district, category)`` = satisfied / rated over the run;
+``intervention_cost(time)``; ``estate_calls(week, estate, category)`` (calls by each estate's
+households per week, weeks starting on Monday, for targeting by history and for evaluation);
+``initial_latent(district, category)`` (the latent stock the run started with) and
+``latent_end(district, category)`` (cases still latent after the last day). Accounting:
+``problems.sum("time") + initial_latent == absorbed + reported + unreported + latent_end``
+summed over time, per cell.
 ``attrs["satisfaction_rate"]`` is the city-wide rate. With ``seeds`` a list, every variable
 gets a leading ``seed`` dim; ``summarise`` reduces it to the
 median and the 10-90 % band.
@@ -37,7 +43,12 @@ _LONG = {
     "resolved": "tickets closed with the problem fixed",
     "rated": "finished tickets rated in the return visit",
     "satisfied": "finished tickets rated satisfied",
+    "absorbed": "problems dealt with by an intervention before anyone called",
+    "unreported": "problems that ended without ever being called in",
 }
+#: Outputs per (time, district, category), in the Dataset's order.
+OUTPUT_VARS = ("problems", "calls", "repeat_calls", "reported", "resolved", "rated", "satisfied",
+               "absorbed", "unreported")
 
 
 def _kwargs(cfg: Any) -> dict[str, Any]:
@@ -83,9 +94,9 @@ def to_dataset(model: Any) -> xr.Dataset:
     rec = model.record
     data: dict[str, Any] = {"counts": (_DIMS, rec["calls"].copy(), {
         "long_name": _LONG["counts"], "units": "requests"})}  # fmt: skip
-    for name in ("problems", "calls", "repeat_calls", "reported", "resolved", "rated",
-                 "satisfied"):  # fmt: skip
-        units = "problems" if name in ("problems", "reported") else "requests"
+    for name in OUTPUT_VARS:
+        units = "problems" if name in ("problems", "reported", "absorbed",
+                                       "unreported") else "requests"  # fmt: skip
         data[name] = (_DIMS, rec[name], {"long_name": _LONG[name], "units": units})
     rated = rec["rated"].sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -93,14 +104,22 @@ def to_dataset(model: Any) -> xr.Dataset:
     data["satisfaction_rate"] = (("district", "category"), rate, {
         "long_name": "satisfied / rated tickets over the run", "units": "1"})  # fmt: skip
     est = hh.estates
-    data["estate_calls"] = (("estate", "category"), model.estate_calls.copy(), {
-        "long_name": "calls by households of the estate over the run", "units": "requests"})
+    data["estate_calls"] = (("week", "estate", "category"), model.estate_calls.copy(), {
+        "long_name": "calls by households of the estate in the week", "units": "requests"})
+    for name, values, long in (
+        ("initial_latent", model.initial_latent, "latent problems at the start of the run"),
+        ("latent_end", model.latent_open(), "latent problems after the last simulated day"),
+    ):
+        data[name] = (("district", "category"), values, {"long_name": long, "units": "problems"})
     data["intervention_cost"] = ("time", model.cost.copy(), {
         "long_name": "cost of interventions on the day", "units": "yuan"})  # fmt: skip
     world_hh = (hh.district_stop - hh.district_start).astype(np.int64)
     coords = {
         "time": ("time", model.dates.values.astype("datetime64[ns]"),
                  {"long_name": "start of the day (local time)", "freq": "D"}),
+        "week": ("week", model.weeks.values.astype("datetime64[ns]"), {
+            "long_name": "first day (Monday) of the week; the first and last week may be "
+                         "partly outside the run"}),
         "district": ("district", np.array(dnames, dtype=str)),
         "category": ("category", np.array(codes, dtype=str)),
         **{k: (dim, np.array(v)) for k, (dim, v) in table.coords(dnames).items()},
@@ -185,8 +204,7 @@ def run_scenario(
     out = xr.concat(runs, dim=pd.Index(seed_list, name="seed"), combine_attrs="drop_conflicts")
     out = out.assign_coords(temperature=(("seed", "time"), temps, {"units": "degC"}))
     out["city_satisfaction_rate"] = ("seed", sat, {"long_name": "city-wide satisfied / rated"})
-    for name in ("counts", "problems", "calls", "repeat_calls", "reported", "resolved", "rated",
-                 "satisfied"):  # fmt: skip
+    for name in ("counts", *OUTPUT_VARS):
         out[name] = out[name].astype(np.int64)
     return out
 

@@ -50,9 +50,15 @@ import numpy as np
 # Process keys of the streams (SeedSequence spawn keys and hash keys). Never renumber: a new
 # process takes a new number, so existing runs keep their bytes.
 WORLD, HEATING, NEIGHBOUR, CONSUMER, NOISE, BACKGROUND, HANDLING, INTERVENTION = range(8)
+#: Quiet background problems (a latent stock nobody calls about for weeks; ``background``).
+BACKGROUND_QUIET = 8
 
 # Purposes of keyed draws.
 REPORT, RECALL, GIVE_UP, RESOLVE, SATISFY, SELF_END, ESCALATE, ACCEPT = range(1, 9)
+#: Occurrence: arrival times of candidates (``processes.base.keyed_arrivals``), where a
+#: candidate lands (household, merchant, cell), a second placement draw, an intervention's
+#: intercept decision.
+ARRIVAL, PLACE, PLACE2, INTERCEPT = range(9, 13)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -338,8 +344,8 @@ def hash_key(*parts: np.ndarray | int) -> np.ndarray:
 
 
 #: Process keys covered by the per-day tables of ``keyed_uniform`` (others hash directly).
-_N_TABLE = 8
-_N_PURPOSE = 9
+_N_TABLE = 16
+_N_PURPOSE = 16
 #: Per (seed, day): hashes of (seed, process, day, purpose) as (purpose, process) arrays ``h``
 #: and the addends ``golden + (h << 6) + (h >> 2)`` with which ``hash_key`` folds in ``uid``.
 _TABLES: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}

@@ -11,9 +11,13 @@ Daily transactions and disputes
     (市南 12, 崂山 6, 西海岸新区 4, 市北 2.5, else 1.5), x ``golden_week`` (2) on public
     holidays. A transaction turns into a dispute with probability ``dispute * (1 - q) ** 2``,
     x ``tourist_factor`` (2: quick purchases, short dwell, little communication) for visitors.
-    Drawn by thinning per district and visitor type (bound: quality 0). A resident complainant
-    is a uniform household of the merchant's district; a visitor has no household (-1),
-    propensity 1 and patience 1 day. Case ``uid = hash(CONSUMER, day, type, candidate)``,
+    The dispute probability is further multiplied by ``multipliers["merchant"]`` in [0, 1]
+    (1 unless an intervention improved the merchant: training, a rights station, removal).
+    Drawn per (district, visitor type) by keyed thinning (``processes.base``; bound: quality 0
+    and multiplier 1): a candidate is a uniform merchant of the district (purpose PLACE),
+    accepted with probability ``(1 - q) ** 2 * m_merchant`` (ACCEPT). A resident complainant
+    is a uniform household of the merchant's district (PLACE2); a visitor has no household
+    (-1), propensity 1 and patience 1 day. Case ``uid = hash(CONSUMER, day, candidate key)``,
     ``src`` = the merchant.
 Ends and reporting
     Angry customers call fast or not at all: ``report`` 0.9/day, ``end`` 0.6/day.
@@ -28,7 +32,14 @@ import numpy as np
 
 from predgov.sim import streams
 from predgov.sim.cases import new_cases
-from predgov.sim.processes.base import Process, ProcessParams, first_unique
+from predgov.sim.processes.base import (
+    Multiplier,
+    Process,
+    ProcessParams,
+    first_unique,
+    keyed_arrivals,
+    uniform_index,
+)
 
 _COMMERCIAL = {"市南": 2.5, "市北": 1.2}
 _TOURIST = {"市南": 12.0, "崂山": 6.0, "西海岸新区": 4.0, "市北": 2.5}
@@ -102,34 +113,49 @@ class Consumer(Process):
         self.visits_res = p.resident_visits * np.where(off, p.weekend, 1.0) * np.ones(len(names))
         self.visits_tour = p.tourist_visits * np.where(in_t, tour, 1.0) * np.where(
             hol, p.golden_week, 1.0)  # fmt: skip
+        # Candidates' mean per (time, unit): units 0..n_d-1 residents, n_d..2n_d-1 visitors.
+        n_m_f = n_m.astype(np.float64)[None, :]
+        self.lam = np.concatenate([self.visits_res * n_m_f * p.dispute,
+                                   self.visits_tour * n_m_f * p.dispute * p.tourist_factor],
+                                  axis=1)  # fmt: skip
+        self._unit_key = np.arange(2 * len(names))
+        self.multipliers = {"merchant": Multiplier("consumer.merchant", len(self.merchants),
+                                                   "merchant")}  # fmt: skip
 
     def occur(self, t: int) -> list[dict[str, Any]] | None:
-        m, p, mer = self.model, self.params, self.merchants
+        m, mer = self.model, self.merchants
         hh = m.households
         day = int(m.day_numbers[t])
-        rng = m.day_streams.rng(self.process, day)
-        n_m = (mer.stop - mer.start).astype(np.float64)
+        unit, uid = keyed_arrivals(m.seed, self.process, day, self._unit_key, self.lam[t])
+        if len(unit) == 0:
+            return None
+        n_d = len(mer.start)
+        dist = unit % n_d
+        visitor = unit >= n_d
+        merchant = mer.start[dist] + uniform_index(
+            streams.keyed_uniform(m.seed, self.process, day, uid, streams.PLACE),
+            mer.stop[dist] - mer.start[dist])  # fmt: skip
+        u = streams.keyed_uniform(m.seed, self.process, day, uid, streams.ACCEPT)
+        ok = u < (1 - mer.quality[merchant]) ** 2 * self.multipliers["merchant"].at(merchant)
         out = []
-        for kind, visits, factor in ((0, self.visits_res[t], 1.0),
-                                     (1, self.visits_tour[t], p.tourist_factor)):  # fmt: skip
-            counts = rng.poisson(n_m * visits * p.dispute * factor)
-            dist = np.repeat(np.arange(len(n_m)), counts)
-            merchant = mer.start[dist] + np.floor(rng.random(len(dist)) * n_m[dist]).astype(int)
-            u = rng.random(len(dist))
-            n_d = hh.district_stop[dist] - hh.district_start[dist]
-            who = hh.district_start[dist] + np.floor(rng.random(len(dist)) * n_d).astype(int)
-            ok = u < (1 - mer.quality[merchant]) ** 2
-            if kind == 0:
-                bit = np.uint8(1 << self.process)
-                ok &= (hh.active[who] & bit) == 0
-                ok &= first_unique(who)  # one open dispute per household
-            k = ok.nonzero()[0]  # candidate k's uid: hash(CONSUMER, day, kind, k)
+        for kind in (0, 1):
+            k = (ok & (visitor == bool(kind))).nonzero()[0]
             if len(k) == 0:
                 continue
-            cols = {"uid": streams.hash_key(self.process, day, kind, k), "district": dist[k],
+            cols = {"uid": streams.hash_key(self.process, day, uid[k]), "district": dist[k],
                     "src": merchant[k]}  # fmt: skip
             if kind == 0:
-                who = who[k]
+                d = dist[k]
+                who = hh.district_start[d] + uniform_index(streams.keyed_uniform(
+                    m.seed, self.process, day, uid[k], streams.PLACE2),
+                    hh.district_stop[d] - hh.district_start[d])  # fmt: skip
+                bit = np.uint8(1 << self.process)
+                free = ((hh.active[who] & bit) == 0) & first_unique(who)  # one open dispute
+                if not free.all():
+                    who = who[free]
+                    cols = {key: val[free] for key, val in cols.items()}
+                if len(who) == 0:
+                    continue
                 cols.update(hh=who, patience=hh.patience[who], propensity=(
                     hh.propensity[who] * hh.experience_factor(who, self.process)))
             else:  # a visitor: no household, propensity 1, patience 1 day

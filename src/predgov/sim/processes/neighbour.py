@@ -7,15 +7,19 @@ World
     that order (one kind each). Its *complainant* is the next household of the same estate (the
     previous one for the last flat). Tension ``T`` of each pair starts at 0.
 Daily events
-    Irritation events of a pair are Poisson with daily rate ``e_kind * s_kind(t)``: dog 0.10,
-    habit 0.08, space 0.05; ``s`` = 1 + 0.45 x a summer bump (peak day 205, width 50 days;
-    windows open) for dogs and habits, 1 for space. Drawn by thinning over all pairs (bound:
-    the largest rate of the day); events falling on the same pair the same day count once.
+    Irritation events of a pair are Poisson with daily rate ``e_kind * s_kind(t) * m_pair``:
+    dog 0.10, habit 0.08, space 0.05; ``s`` = 1 + 0.45 x a summer bump (peak day 205, width 50
+    days; windows open) for dogs and habits, 1 for space; ``m_pair`` = ``multipliers["pair"]``
+    in [0, 1] (1 unless an intervention defused the pair: village agreements, a proactive
+    visit). Drawn per kind by keyed thinning (``processes.base``: bound ``n_kind * e_kind *
+    s_kind(t)``, a candidate is a uniform pair of that kind, accepted with probability
+    ``m_pair``); events falling on the same pair the same day count once.
     At an event, ``T <- T * exp(-decay * days since its last event) + 1`` (decay 0.05/day).
 Escalation
     At an event, if the complainant has no open neighbour dispute, a dispute arises with
-    probability ``min(1, escalate * T)`` (``escalate`` calibrated to the demo city's
-    neighbour-dispute volume). Case ``uid = hash(NEIGHBOUR, pair, day)``, ``src`` = the pair.
+    probability ``min(1, escalate * T)`` (keyed uniform of the event, purpose ESCALATE;
+    ``escalate`` calibrated to the demo city's neighbour-dispute volume). Case
+    ``uid = hash(NEIGHBOUR, pair, day)``, ``src`` = the pair.
 Ends and handling
     Daily end probability 0.03 (tension subsides). A successful mediation by the street office
     (resolution probability 0.55 in ``departments``: "hotline staff could only persuade")
@@ -30,7 +34,14 @@ import numpy as np
 
 from predgov.sim import streams
 from predgov.sim.cases import new_cases
-from predgov.sim.processes.base import Process, ProcessParams, first_unique
+from predgov.sim.processes.base import (
+    Multiplier,
+    Process,
+    ProcessParams,
+    first_unique,
+    keyed_arrivals,
+    uniform_index,
+)
 
 DOG, HABIT, SPACE = 0, 1, 2
 
@@ -99,27 +110,38 @@ class Neighbour(Process):
         self.kind = kind[self.irritant]
         self.tension = np.zeros(len(self.irritant), np.float32)
         self.last_event = np.full(len(self.irritant), -1_000_000, np.int64)
+        #: Pairs of each kind (indices into ``irritant``), for the per-kind candidates.
+        self.pairs_of_kind = [np.flatnonzero(self.kind == k) for k in (DOG, HABIT, SPACE)]
+        n_kind = np.array([len(x) for x in self.pairs_of_kind])
         bump = summer_bump(model.day_of_year)
         s = 1 + p.summer_amp * bump
-        # Daily event rate per kind (time, kind).
+        # Daily event rate per kind (time, kind), and the candidates' mean per kind.
         self.rates = np.stack([p.e_dog * s, p.e_habit * s, np.full_like(s, p.e_space)], axis=1)
-        self.bound = self.rates.max(axis=1).tolist()  # thinning bound of each day
+        self.lam = self.rates * n_kind[None, :]
+        self._unit_key = np.arange(3)
+        self.multipliers = {"pair": Multiplier("neighbour.pair", len(self.irritant), "pair")}
 
     def occur(self, t: int) -> dict[str, np.ndarray] | None:
         m, p = self.model, self.params
-        n_pairs = len(self.irritant)
-        if n_pairs == 0:
+        if len(self.irritant) == 0:
             return None
         day = int(m.day_numbers[t])
-        rng = m.day_streams.rng(self.process, day)
-        rates = self.rates[t]
-        bound = self.bound[t]
-        n_ev = rng.poisson(n_pairs * bound)
-        pair = np.floor(rng.random(n_ev) * n_pairs).astype(np.int64)
-        u_acc = rng.random(n_ev)
-        u_esc = rng.random(n_ev)
-        keep = (u_acc * bound < rates[self.kind[pair]]) & first_unique(pair)
-        pair, u_esc = pair[keep], u_esc[keep]
+        kind, uid = keyed_arrivals(m.seed, self.process, day, self._unit_key, self.lam[t])
+        if len(kind) == 0:
+            return None
+        u_place = streams.keyed_uniform(m.seed, self.process, day, uid, streams.PLACE)
+        pair = np.empty(len(kind), np.int64)
+        for k, pairs in enumerate(self.pairs_of_kind):
+            sel = kind == k
+            if sel.any():
+                pair[sel] = pairs[uniform_index(u_place[sel], len(pairs))]
+        mult = self.multipliers["pair"]
+        if not mult.is_identity:
+            u_acc = streams.keyed_uniform(m.seed, self.process, day, uid, streams.ACCEPT)
+            ok = u_acc < mult.at(pair)
+            pair, uid = pair[ok], uid[ok]
+        keep = first_unique(pair)
+        pair, uid = pair[keep], uid[keep]
         dt = day - self.last_event[pair]
         tension = self.tension[pair] * np.exp(-p.decay * dt) + 1.0
         self.tension[pair] = tension
@@ -127,6 +149,7 @@ class Neighbour(Process):
         hh = m.households
         who = self.complainant[pair]
         bit = np.uint8(1 << self.process)
+        u_esc = streams.keyed_uniform(m.seed, self.process, day, uid, streams.ESCALATE)
         esc = (u_esc < p.escalate * tension) & ((hh.active[who] & bit) == 0)
         pair, who = pair[esc], who[esc]
         keep = first_unique(who)
