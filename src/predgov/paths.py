@@ -91,3 +91,13 @@ def shared_data_file(relative: str) -> Path:
 BROOKLYN_NOISE = (
     "nyc311_brooklyn_noise_2023/nyc311_noise_brooklyn_2023_with_weather_canonical.csv"
 )
+
+#: The real Chicago 311 sanitation-code requests 2011–2014 (74,026 rows, gzip CSV) and the daily
+#: ward × category count panel made from them.
+CHICAGO_SANITATION = "chicago_sanitation_311/requests.csv.gz"
+CHICAGO_SANITATION_DAILY = "chicago_sanitation_311/daily_counts_ward_category.csv.gz"
+
+#: The real Boston 311 heat cases 2011-07..2018-01 (7,644 rows, gzip CSV) and the daily council
+#: district × type count panel made from them.
+BOSTON_HEAT = "boston_heat_311/requests.csv.gz"
+BOSTON_HEAT_DAILY = "boston_heat_311/daily_counts_council_district_type.csv.gz"

@@ -139,3 +139,98 @@ def test_mapping_errors() -> None:
     with pytest.raises(IngestError, match="'district'"):
         read_records(_RAW, mapping={"received_at": "Opened", "category": "Issue"},
                      timezone="UTC")
+
+
+# --------------------------------------------------------------------------- US request-level sets
+
+
+def test_us_request_presets() -> None:
+    chi = get_preset("chicago311_sanitation")
+    assert (chi.timezone, chi.taxonomy, chi.districts) == (
+        "America/Chicago", "chicago311_sanitation", "chicago_wards")
+    assert chi.columns["district"][0] == "ward" and "Service Request Number" in chi.columns[
+        "record_id"]
+    assert {"latitude", "longitude", "zip_code"} <= set(chi.personal["location"])
+    assert dict(chi.duplicates)["is_duplicate"] == ("true",)
+    bos = get_preset("boston311_heat")
+    assert (bos.timezone, bos.taxonomy, bos.districts) == (
+        "America/New_York", "boston311_heat", "boston_council")
+    assert bos.columns["district"] == ("city_council_district",)
+    assert "closure_reason" in bos.personal["text"] and not bos.duplicates
+
+
+def _chicago(rows: list[tuple[str, ...]], columns: tuple[str, ...] = (
+        "request_id", "created_date", "ward", "category", "status", "is_duplicate",
+        "latitude")) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=list(columns))
+
+
+_CHI_ROWS = [
+    ("12-1", "2012-06-01", "7", "Standing water", "Completed", "False", "41.75"),
+    ("12-2", "2012-06-01", "7", "Standing water", "Completed - Dup", "True", "41.75"),
+    ("12-3", "2012-06-02", "7", "Standing water", "Open - Dup", "True", "41.75"),
+    ("12-4", "2012-06-02", "0", "Garbage in yard", "Open", "False", "41.80"),
+    ("12-5", "2012-06-03", "", "Garbage in yard", "Completed", "False", ""),
+    ("12-6", "2012-06-03", "42", "Graffiti Commercial Vehicle", "Completed", "False", "41.9"),
+    ("12-7", "2012-06-04", "77", "Garbage in yard", "Completed", "False", "41.9"),
+]
+
+
+def test_chicago_duplicate_reports_and_ward_zero_are_counted_rejections() -> None:
+    records, report = read_records(_chicago(_CHI_ROWS), preset="chicago311_sanitation")
+    by = {k: v for k, v in report.rejected_by_reason.items() if v}
+    assert by == {"duplicate_report": 2, "missing_district": 2}
+    assert report.rows_read == 7 == report.rows_accepted + report.rows_rejected
+    assert records["record_id"].tolist() == ["12-1", "12-6", "12-7"]
+    assert report.column_map["duplicate_report"] == "is_duplicate"
+    assert "is_duplicate" not in report.unused_columns and "latitude" in report.dropped_columns
+    assert str(records["received_at"].dt.tz) == "America/Chicago"
+    assert records["received_at"].iloc[0] == pd.Timestamp("2012-06-01", tz="America/Chicago")
+
+
+def test_duplicate_markers_fall_back_to_status_and_can_be_switched_off() -> None:
+    no_flag = _chicago(_CHI_ROWS).drop(columns="is_duplicate").rename(columns={"status": "Status"})
+    _, report = read_records(no_flag, preset="chicago311_sanitation")
+    assert report.rejected_by_reason["duplicate_report"] == 2
+    assert report.column_map["duplicate_report"] == "Status"
+    records, report = read_records(_chicago(_CHI_ROWS), preset="chicago311_sanitation",
+                                   mapping=OmegaConf.create({"duplicates": {}}))
+    assert report.rejected_by_reason["duplicate_report"] == 0 and len(records) == 5
+    assert "is_duplicate" in report.unused_columns
+    with pytest.raises(IngestError, match="mapping duplicates"):
+        read_records(_chicago(_CHI_ROWS), preset="chicago311_sanitation",
+                     mapping={"duplicates": ["True"]})
+
+
+def test_declared_wards_and_categories_survive_the_rare_label_backstop() -> None:
+    # One row each: without the district table and taxonomy, ward 42 and the rare real
+    # category would become 其他/other (unmapped) (min_label_rows=5); ward 77 does not exist
+    # and is still generalised.
+    records, report = read_records(_chicago(_CHI_ROWS), preset="chicago311_sanitation")
+    assert records["district"].tolist() == ["7", "42", "其他/other (unmapped)"]
+    assert records["category"].tolist() == [
+        "Standing water", "Graffiti Commercial Vehicle", "Garbage in yard"]
+    assert set(records["parent"]) == {"sanitation"}
+    assert report.generalised == {"district": 1}
+    assert report.unmapped_categories == {}
+
+
+def test_boston_heat_rows() -> None:
+    raw = pd.DataFrame({
+        "case_id": ["101000297223", "101000297224", "101000297225"],
+        "open_dt": ["2011-07-06 11:13:45", "2013-03-10 02:30:00", "2014-01-02 08:00:00"],
+        "closed_dt": ["", "2013-03-11 09:00:00", ""],
+        "type": ["Heat - Excessive  Insufficient", "Heat/Fuel Assistance",
+                 "Heat - Excessive Insufficient"],
+        "city_council_district": ["8", "4", "0"],
+        "closure_reason": ["", "Case Closed Duplicate of Existing Case", ""],
+        "latitude": ["42.3594", "42.30", "42.31"],
+    })
+    records, report = read_records(raw, preset="boston311_heat")
+    assert report.rejected_by_reason["missing_district"] == 1  # council district 0
+    assert report.rejected_by_reason["duplicate_report"] == 0  # free text is never read
+    assert records["category"].tolist() == [
+        "Heat - Excessive Insufficient", "Heat/Fuel Assistance"]
+    assert records["district"].tolist() == ["8", "4"]
+    assert set(report.dropped_columns) == {"closure_reason", "latitude"}
+    assert report.warnings["nonexistent_local_time"] == 1  # 02:30 on 10 Mar 2013 (DST)

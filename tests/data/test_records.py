@@ -287,6 +287,17 @@ def _write_all(df: pd.DataFrame, folder: Path) -> list[Path]:
     df.to_excel(xlsx, index=False, engine="openpyxl")
     parquet = folder / "export.parquet"
     df.to_parquet(parquet, index=False)
+    # compressed delimited text: gzip (any text encoding inside) and a zip holding one CSV
+    for name, kwargs in [
+        ("gz.csv.gz", {"encoding": "gb18030"}),
+        ("tab.tsv.gz", {"encoding": "utf-8", "sep": "\t"}),
+        ("plain.txt.gz", {"encoding": "utf-8", "sep": "|"}),
+        ("one.csv.zip", {"encoding": "utf-8",
+                         "compression": {"method": "zip", "archive_name": "export.csv"}}),
+    ]:
+        path = folder / name
+        df.to_csv(path, index=False, **kwargs)
+        paths.append(path)
     return [*paths, xlsx, parquet]
 
 

@@ -3,6 +3,10 @@ Excel headers (issue 11)."""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import re
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -186,3 +190,88 @@ def test_a_data_row_is_never_taken_for_a_sub_header(tmp_path: Path) -> None:
     wb.save(path)
     records, report = read_records(path, preset="qd12345")
     assert report.rows_read == 2 and records["record_id"].tolist() == ["Q1", "Q2"]
+
+
+# --------------------------------------------------------------------------- compressed files
+
+
+def _gzip(path: Path) -> Path:
+    out = path.with_name(path.name + ".gz")
+    out.write_bytes(gzip.compress(path.read_bytes(), mtime=0))
+    return out
+
+
+def _zip(folder: Path, name: str, members: dict[str, bytes]) -> Path:
+    out = folder / name
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for member, data in members.items():
+            archive.writestr(member, data)
+    return out
+
+
+def test_compressed_csv_keeps_the_malformed_row_accounting(tmp_path: Path) -> None:
+    rows = _ten_rows()
+    rows[2] = 'A2,2024-11-12 08:00,"市南区,供暖'  # stray quote: one malformed row
+    rows[5] = "A5,2024-11-15 08:00,市南区"  # one field short: another
+    plain = _csv(tmp_path, [HEADER, *rows])
+    ref, ref_report = read_records(plain, preset="qd12345")
+    assert ref_report.rejected_by_reason["malformed_row"] == 2
+    for path in (_gzip(plain), _zip(tmp_path, "export.csv.zip",
+                                    {"export.csv": plain.read_bytes()})):
+        records, report = read_records(path, preset="qd12345")
+        pd.testing.assert_frame_equal(records, ref, obj=path.name)
+        assert (report.rows_read, report.rows_accepted) == (10, 8), path.name
+        assert report.rejected_by_reason == ref_report.rejected_by_reason, path.name
+        assert report.source == path.name
+        assert report.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()  # as stored
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "bad_crc"])
+def test_corrupt_gzip_is_one_line_naming_the_file(tmp_path: Path, damage: str) -> None:
+    data = gzip.compress(_csv(tmp_path, [HEADER, *_ten_rows()]).read_bytes())
+    if damage == "garbage":
+        data = b"this is not gzip at all"
+    elif damage == "truncated":
+        data = data[: len(data) // 2]
+    else:  # the stored CRC-32 of the trailer no longer matches
+        data = data[:-8] + bytes(8)
+    path = tmp_path / "broken.csv.gz"
+    path.write_bytes(data)
+    with pytest.raises(IngestError, match=r"^broken\.csv\.gz: cannot decompress") as err:
+        read_records(path, preset="qd12345")
+    assert "\n" not in str(err.value) and "gzip" in str(err.value)
+
+
+def test_zip_must_hold_exactly_one_data_file(tmp_path: Path) -> None:
+    body = _csv(tmp_path, [HEADER, *_ten_rows()]).read_bytes()
+    two = _zip(tmp_path, "two.csv.zip", {"north.csv": body, "south.csv": body})
+    with pytest.raises(IngestError, match=r"^two\.csv\.zip: .*several data files "
+                                          r"\(north\.csv, south\.csv\)"):
+        read_records(two, preset="qd12345")
+    none = _zip(tmp_path, "none.zip", {"notes.md": b"# nothing here"})
+    with pytest.raises(IngestError, match=r"^none\.zip: .*no data file \(notes\.md\)"):
+        read_records(none, preset="qd12345")
+    # folders and macOS resource forks are not data files; a plain .zip name is fine
+    one = _zip(tmp_path, "export.zip", {"out/": b"", "__MACOSX/out/._a.csv": b"\x00",
+                                        "out/a.csv": body})
+    assert read_records(one, preset="qd12345").report.rows_accepted == 10
+    corrupt = tmp_path / "corrupt.csv.zip"
+    corrupt.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(IngestError, match=r"^corrupt\.csv\.zip: cannot decompress"):
+        read_records(corrupt, preset="qd12345")
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("export.parquet.gz", r"compressed internally; give the \.parquet file"),
+     ("export.xlsx.zip", r"compressed internally; give the \.xlsx file"),
+     ("export.gz", r"unsupported file type '\.gz'"),
+     ("export.json.gz", r"unsupported file type '\.json\.gz'")],
+)
+def test_compressed_files_that_are_not_delimited_text(
+    tmp_path: Path, name: str, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(b"x"))
+    with pytest.raises(IngestError, match=rf"^{re.escape(name)}: .*{message}"):
+        read_records(path, preset="qd12345")

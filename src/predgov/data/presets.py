@@ -16,6 +16,37 @@ Built-in presets (see :data:`PRESETS`):
     Borough, ...), timezone America/New_York, taxonomy ``nyc311``, no district table.
 ``"nyc311_brooklyn_noise"``
     The shared Brooklyn residential-noise file (created_hour, temperature_c, complaint_id).
+``"chicago311_sanitation"``
+    Chicago 311 "Sanitation Code Violation" requests (the shared file
+    ``chicago_sanitation_311/requests.csv.gz``, or a Chicago Data Portal export spelled
+    Service Request Number, Creation Date, Ward, ...): ward as district, the nature of the
+    violation as category, community area as grid, timezone America/Chicago, taxonomy
+    ``chicago311_sanitation``, district table ``chicago_wards`` (wards 1–50).
+``"boston311_heat"``
+    Boston 311 heat cases (the shared file ``boston_heat_311/requests.csv.gz``, or an Analyze
+    Boston export spelled CASE_ENQUIRY_ID, open_dt, TYPE, ...): city council district as
+    district, case type as category, neighbourhood as grid, timezone America/New_York,
+    taxonomy ``boston311_heat``, district table ``boston_council`` (districts 1–9).
+
+Choices for the two US request-level sets (documented here, tested in
+``tests/data/test_real_sets.py``):
+
+* *Duplicates.* Chicago's 311 marks a request as a duplicate report of an earlier open one
+  (status ``Completed - Dup`` / ``Open - Dup``, column ``is_duplicate``). Counting problems,
+  not calls, as 311 analysts do, such rows are rejected under their own counted reason
+  ``duplicate_report`` (``Preset.duplicates``; keep them with the mapping entry
+  ``duplicates: {}``). Boston's extract flags duplicates only in the free-text closure
+  reason, which is personal text and never read: every Boston case is counted.
+* *Ward / district 0.* Both sources code a request not placed in a ward / council district
+  as ``0``; it is a missing value of these presets, so such rows are rejected as
+  ``missing_district`` (as blank ones are), not published as a district "0".
+* *Known labels.* The wards / council districts and categories are declared in the district
+  tables (``conf/city/districts_<name>.csv``; households unknown, ``-1``) and taxonomies
+  (``conf/taxonomy/<name>.csv``, codes spelled as in the source), so the rare-label backstop
+  (``min_label_rows``) never turns a real ward or a rare real category into
+  ``其他/other (unmapped)``, however short the period read.
+* *Personal columns.* Coordinates and ZIP codes (and street addresses and free-text
+  closure reasons, where an export has them) are declared personal and dropped.
 """
 
 from __future__ import annotations
@@ -102,6 +133,10 @@ class Preset:
         Extra non-personal numeric columns kept in the records: output name → spellings.
     missing_values
         Cell values (case-insensitive) that mean "not given" (e.g. NYC's ``"Unspecified"``).
+    duplicates
+        Source column spelling → cell values (case-insensitive) by which the source marks a
+        row as a duplicate report of an earlier request; the first spelling the export has is
+        used, and rows holding one of its values are rejected as ``duplicate_report``.
     description
         One line for humans.
 
@@ -124,6 +159,7 @@ class Preset:
     time_formats: tuple[str, ...] = ()
     extras: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     missing_values: tuple[str, ...] = ()
+    duplicates: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -139,6 +175,9 @@ class Preset:
         )
         object.__setattr__(self, "extras", _frozen({k: tuple(v) for k, v in self.extras.items()}))
         object.__setattr__(self, "constants", _frozen(self.constants))
+        object.__setattr__(
+            self, "duplicates", _frozen({k: tuple(v) for k, v in self.duplicates.items()})
+        )
 
 
 _QD_TIME_FORMATS = (
@@ -253,9 +292,60 @@ _NYC311_BROOKLYN_NOISE = Preset(
     time_formats=("%Y-%m-%d %H:%M:%S", *_NYC_TIME_FORMATS),
 )
 
+_CHICAGO311_SANITATION = Preset(
+    name="chicago311_sanitation",
+    description="Chicago 311 'Sanitation Code Violation' requests (shared file or portal export)",
+    columns={
+        "record_id": ("request_id", "Service Request Number", "SR_NUMBER"),
+        "received_at": ("created_date", "Creation Date", "CREATED_DATE"),
+        "closed_at": ("closed_date", "Completion Date", "CLOSED_DATE"),
+        "district": ("ward", "Ward"),
+        "grid": ("community_area", "Community Area"),
+        "category": ("category", "What is the Nature of this Code Violation?"),
+    },
+    timezone="America/Chicago",
+    taxonomy="chicago311_sanitation",
+    districts="chicago_wards",
+    personal={
+        "address": ("Street Address", "street_address"),
+        "location": ("latitude", "longitude", "zip_code", "ZIP Code", "X Coordinate",
+                     "Y Coordinate", "Location"),
+    },
+    time_formats=("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%Y %I:%M:%S %p", "%Y-%m-%dT%H:%M:%S.%f",
+                  "%Y-%m-%dT%H:%M:%S"),
+    missing_values=("0",),  # ward / community area 0: not placed in one
+    duplicates={"is_duplicate": ("true",), "Status": ("completed - dup", "open - dup")},
+)
+
+_BOSTON311_HEAT = Preset(
+    name="boston311_heat",
+    description="Boston 311 heat cases ('Heat - Excessive Insufficient', 'Heat/Fuel Assistance')",
+    columns={
+        "record_id": ("case_id", "CASE_ENQUIRY_ID"),
+        "received_at": ("open_dt",),
+        "closed_at": ("closed_dt",),
+        "district": ("city_council_district",),
+        "grid": ("neighborhood",),
+        "category": ("type", "TYPE"),
+        "channel": ("source", "Source"),
+        "department": ("department", "Department"),
+    },
+    timezone="America/New_York",
+    taxonomy="boston311_heat",
+    districts="boston_council",
+    personal={
+        "address": ("Location", "LOCATION_STREET_NAME"),
+        "location": ("latitude", "longitude", "zipcode", "LOCATION_ZIPCODE"),
+        "text": ("closure_reason", "CLOSURE_REASON", "CASE_TITLE"),
+    },
+    time_formats=("%Y-%m-%d %H:%M:%S", "%m/%d/%Y %I:%M:%S %p", "%Y-%m-%dT%H:%M:%S"),
+    missing_values=("0",),  # council district 0: not placed in one
+)
+
 #: Built-in presets by name.
 PRESETS: dict[str, Preset] = {
-    p.name: p for p in (_QD12345, _NYC311, _NYC311_BROOKLYN_NOISE)
+    p.name: p for p in (_QD12345, _NYC311, _NYC311_BROOKLYN_NOISE, _CHICAGO311_SANITATION,
+                        _BOSTON311_HEAT)
 }
 
 #: Personal-column spellings checked in every ingest, whatever the preset (union of presets).

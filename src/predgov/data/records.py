@@ -1,10 +1,11 @@
 """Read hotline complaint records (12345, NYC 311, generic) into one canonical table.
 
-:func:`read_records` reads an Excel, CSV or Parquet export (or a DataFrame), finds the columns
-that hold each canonical field (a :mod:`preset <predgov.data.presets>` and/or a ``mapping``),
-parses times into the source's local timezone, maps district and category spellings onto the
-district table and taxonomy, validates rows, removes or pseudonymises personal data and returns
-the records with an :class:`~predgov.data.report.IngestReport`.
+:func:`read_records` reads an Excel, CSV (also gzip / zip compressed) or Parquet export (or a
+DataFrame), finds the columns that hold each canonical field (a :mod:`preset
+<predgov.data.presets>` and/or a ``mapping``), parses times into the source's local timezone,
+maps district and category spellings onto the district table and taxonomy, validates rows,
+removes or pseudonymises personal data and returns the records with an
+:class:`~predgov.data.report.IngestReport`.
 
 Canonical record columns (in this order, optional ones only when the source has them):
 
@@ -35,7 +36,9 @@ Rows are checked in this order; a rejected row counts under the first check it f
 (before 1990-01-01, after now + 1 day, or outside ``period``), ``outside_study_period``
 (without ``period``: outside the dense span of received dates, see
 :mod:`predgov.data.studyperiod`), ``missing_district``, ``missing_category``,
-``unknown_district`` and ``unknown_category`` (only with ``strict=True``), ``duplicate_id``
+``unknown_district`` and ``unknown_category`` (only with ``strict=True``),
+``duplicate_report`` (the source itself marks the row as a duplicate report of an earlier
+request, e.g. Chicago 311's ``Completed - Dup``: see ``Preset.duplicates``), ``duplicate_id``
 (a record_id seen on an earlier row that passed every other check; the first is kept).
 ``rows_read`` counts every non-blank physical data row, so ``rows_read == accepted + rejected``.
 
@@ -84,7 +87,13 @@ from predgov.data.privacy import (
     scrub_patterns,
 )
 from predgov.data.report import REJECTION_REASONS, WARNING_KINDS, IngestError, IngestReport
-from predgov.data.sources import RawTable, read_delimited, read_workbook
+from predgov.data.sources import (
+    COMPRESSIONS,
+    RawTable,
+    decompress,
+    read_delimited,
+    read_workbook,
+)
 from predgov.data.studyperiod import dense_span
 from predgov.data.taxonomy import DistrictTable, Taxonomy, load_districts, load_taxonomy
 from predgov.data.timeparse import ParsedTimes, parse_times
@@ -94,10 +103,11 @@ __all__ = ["IngestError", "IngestResult", "read_records"]
 _CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 _EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
+_COMPRESSED_HINT = ".csv/.tsv/.txt + .gz, or a .zip holding one of them"
 _GENERIC_MISSING = ("", "nan", "NaN", "none", "null", "NULL", "N/A", "n/a", "NA", "-", "--", "—")
 _EARLIEST = pd.Timestamp("1990-01-01")
 _NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
-_MAPPING_KEYS = {"constants", "extras", "personal", "timezone", "time_formats"}
+_MAPPING_KEYS = {"constants", "duplicates", "extras", "personal", "timezone", "time_formats"}
 _STUDY_PERIODS = ("auto", "all")
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:\.\d+)?[eE][+-]?\d+$")
 _WHOLE_FLOAT = re.compile(r"^([+-]?\d+)\.0+$")
@@ -141,6 +151,7 @@ class _Spec(NamedTuple):
     missing_values: frozenset[str]
     taxonomy: str | None
     districts: str | None
+    duplicates: dict[str, frozenset[str]]
 
 
 def _as_spellings(value: Any) -> tuple[str, ...]:
@@ -171,6 +182,7 @@ def _build_spec(preset: str | Preset | None, mapping: Any, timezone: str | None)
     personal = dict(p.personal) if p else {}
     tz = p.timezone if p else None
     formats = tuple(p.time_formats) if p else ()
+    duplicates = dict(p.duplicates) if p else {}
     if mapping is not None:
         m = _plain(mapping)
         unknown = [k for k in m if k not in FIELDS and k not in _MAPPING_KEYS]
@@ -196,6 +208,14 @@ def _build_spec(preset: str | Preset | None, mapping: Any, timezone: str | None)
                     f"mapping personal kind {kind!r} unknown; kinds: {PERSONAL_KINDS}"
                 )
             personal[kind] = _as_spellings(cols) + personal.get(kind, ())
+        if "duplicates" in m:  # replaces the preset's markers ({} or None: keep duplicates)
+            dup = m["duplicates"] or {}
+            if not isinstance(dup, Mapping):
+                raise IngestError(
+                    "mapping duplicates must map a source column to the values that mark a "
+                    f"duplicate report, e.g. {{'is_duplicate': ['true']}}; got {type(dup).__name__}"
+                )
+            duplicates = {str(col): _as_spellings(values) for col, values in dup.items()}
         tz = m.get("timezone") or tz
         if m.get("time_formats"):
             formats = _as_spellings(m["time_formats"]) + formats
@@ -212,6 +232,8 @@ def _build_spec(preset: str | Preset | None, mapping: Any, timezone: str | None)
         missing_values=missing,
         taxonomy=p.taxonomy if p else None,
         districts=p.districts if p else None,
+        duplicates={col: frozenset(v.casefold() for v in values)
+                    for col, values in duplicates.items()},
     )
 
 
@@ -237,6 +259,17 @@ def _match_columns(columns: list[str], spellings: dict[str, tuple[str, ...]]) ->
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _duplicate_column(
+    columns: list[str], spec: _Spec
+) -> tuple[str | None, frozenset[str]]:
+    """The column marking duplicate reports (first spelling the source has) and its values."""
+    for spelling, values in spec.duplicates.items():
+        found = _match_columns(columns, {"duplicates": (spelling,)})
+        if found:
+            return found["duplicates"], values
+    return None, frozenset()
 
 
 def _required_columns(spec: _Spec) -> Any:
@@ -269,20 +302,35 @@ def _load(
     if not path.is_file():
         raise IngestError(f"{name}: file not found ({path})")
     suffix = path.suffix.lower()
-    if suffix == ".xls":
+    method = COMPRESSIONS.get(suffix)
+    inner = Path(path.stem).suffix.lower() if method else suffix
+    if inner == ".xls":
         raise IngestError(f"{name}: legacy .xls workbooks are not supported; save it as .xlsx")
-    if suffix not in _CSV_SUFFIXES | _EXCEL_SUFFIXES | _PARQUET_SUFFIXES:
-        known = sorted(_CSV_SUFFIXES | _EXCEL_SUFFIXES | _PARQUET_SUFFIXES)
+    if method is not None and inner in _EXCEL_SUFFIXES | _PARQUET_SUFFIXES:
         raise IngestError(
-            f"{name}: unsupported file type {suffix or '(none)'!r}; use one of {known}"
+            f"{name}: a {inner} file is compressed internally; give the {inner} file itself "
+            f"(only delimited text is read from {suffix} files: {_COMPRESSED_HINT})"
+        )
+    if (method == "gzip" and inner not in _CSV_SUFFIXES) or (
+        method is None and suffix not in _CSV_SUFFIXES | _EXCEL_SUFFIXES | _PARQUET_SUFFIXES
+    ):
+        known = [*sorted(_CSV_SUFFIXES | _EXCEL_SUFFIXES | _PARQUET_SUFFIXES), _COMPRESSED_HINT]
+        shown = "".join(path.suffixes[-2:]).lower() if method else suffix
+        raise IngestError(
+            f"{name}: unsupported file type {shown or '(none)'!r}; use one of {known}"
         )
     data = path.read_bytes()
-    digest = _sha256(data)
+    digest = _sha256(data)  # of the bytes as stored (compressed or not)
     if not data.strip():
         raise IngestError(f"{name}: the file is empty")
-    if suffix in _CSV_SUFFIXES:
+    if method is not None:
+        data, inner_name = decompress(data, method, name, frozenset(_CSV_SUFFIXES))
+        if not data.strip():
+            raise IngestError(f"{name}: the file is empty (its {inner_name} holds nothing)")
+        inner = Path(inner_name).suffix.lower()  # a delimited-text suffix (checked)
+    if inner in _CSV_SUFFIXES:
         raw = read_delimited(data, encoding, name)
-    elif suffix in _EXCEL_SUFFIXES:
+    elif inner in _EXCEL_SUFFIXES:
         raw = read_workbook(path, sheet_name, _required_columns(spec))
     else:
         try:
@@ -471,6 +519,8 @@ def read_records(
     source
         Path of a ``.xlsx``/``.xlsm``, ``.csv``/``.tsv``/``.txt`` (UTF-8, UTF-8 with BOM or
         GB18030; comma, tab, semicolon or pipe delimited) or ``.parquet`` file, or a DataFrame.
+        Delimited text may be compressed: ``.csv.gz`` (``.tsv.gz``, ``.txt.gz``) or a ``.zip``
+        holding exactly one such file; the report's ``sha256`` is of the bytes as stored.
         The source is never modified.
     preset
         ``"qd12345"``, ``"nyc311"``, ``"nyc311_brooklyn_noise"`` or a
@@ -479,8 +529,9 @@ def read_records(
     mapping
         Canonical field → source column (or list of spellings); alone or overriding the preset.
         Optional keys ``constants`` (field → value), ``extras`` (numeric column name → source
-        column), ``personal`` (kind → columns), ``timezone`` and ``time_formats``. A Hydra /
-        OmegaConf ``DictConfig`` is accepted.
+        column), ``personal`` (kind → columns), ``timezone``, ``time_formats`` and
+        ``duplicates`` (source column → values marking a duplicate report; replaces the
+        preset's, ``{}`` keeps such rows). A Hydra / OmegaConf ``DictConfig`` is accepted.
     timezone
         IANA timezone of naive source times (overrides the preset). Times with an explicit
         offset are converted to it.
@@ -663,6 +714,11 @@ def read_records(
     if strict:
         reject(~district_known.to_numpy(), "unknown_district")
         reject(~category_known.to_numpy(), "unknown_category")
+    dup_col, dup_values = _duplicate_column(
+        [c for c in frame.columns if c not in {*used.values(), *extras.values()}], spec)
+    if dup_col is not None:
+        marked = _text(frame[dup_col], spec.missing_values).str.casefold()
+        reject(_bool(marked.isin(dup_values)), "duplicate_report")
     record_id, id_imprecise, id_scrubbed = None, np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     if "record_id" in used:
         record_id, id_imprecise, id_scrubbed = _ids(frame[used["record_id"]], spec.missing_values)
@@ -765,7 +821,7 @@ def read_records(
             _text(frame[col], spec.missing_values), errors="coerce").astype("float64")
 
     # ---- personal columns
-    taken = set(used.values()) | set(extras.values())
+    taken = set(used.values()) | set(extras.values()) | ({dup_col} if dup_col else set())
     dropped: list[str] = []
     pseudo: dict[str, str] = {}
     unused: list[str] = []
@@ -803,6 +859,8 @@ def read_records(
     column_map = {fld: used[fld] for fld in FIELDS if fld in used}
     column_map.update({fld: f"={v}" for fld, v in spec.constants.items()})
     column_map.update(extras)
+    if dup_col is not None:
+        column_map["duplicate_report"] = dup_col
     column_map = dict(zip(column_map, _public_names(list(column_map.values())), strict=True))
     report = IngestReport(
         source=name,

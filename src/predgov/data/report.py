@@ -28,6 +28,7 @@ REJECTION_REASONS: tuple[str, ...] = (
     "missing_category",
     "unknown_district",
     "unknown_category",
+    "duplicate_report",
     "duplicate_id",
 )
 

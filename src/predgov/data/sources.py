@@ -28,14 +28,23 @@ digits in the workbook itself: it is kept in scientific notation (``3.7020020241
 that ``read_records`` can flag it instead of taking equal roundings for duplicates. Title rows
 above the header are skipped, and a two-row header (a merged ``诉求分类`` over ``一级`` /
 ``二级``) is combined into ``诉求分类一级`` / ``诉求分类二级``.
+
+Compressed delimited text (:func:`decompress`): a gzip file (``.csv.gz``, ``.tsv.gz``,
+``.txt.gz``) or a zip archive holding exactly one delimited-text file (``.csv.zip``) is
+inflated in memory and parsed like the plain file, so the malformed-row accounting is the
+same. A corrupt or truncated archive, or a zip holding no or several data files, is an
+:class:`~predgov.data.report.IngestError` naming the file.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import gzip
 import io
 import math
+import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -44,7 +53,10 @@ import pandas as pd
 
 from predgov.data.report import IngestError
 
-__all__ = ["RawTable", "decode", "read_delimited", "read_workbook"]
+__all__ = ["COMPRESSIONS", "RawTable", "decode", "decompress", "read_delimited", "read_workbook"]
+
+#: Compressed containers that can be read (last file suffix -> method).
+COMPRESSIONS: dict[str, str] = {".gz": "gzip", ".zip": "zip"}
 
 _DELIMITERS = (",", "\t", ";", "|")
 _EXACT_FLOAT = 10**15  # Excel keeps 15 significant digits
@@ -77,6 +89,73 @@ def decode(data: bytes, encoding: str | None, name: str) -> str:
         f"{name}: cannot decode the file as {' or '.join(tried)}; pass encoding='...' "
         "(12345 exports are usually UTF-8 or GB18030)"
     )
+
+
+def decompress(data: bytes, method: str, name: str, members: frozenset[str]) -> tuple[bytes, str]:
+    """The bytes inside a compressed file and the name of the file they are.
+
+    Parameters
+    ----------
+    data
+        The stored bytes of the file.
+    method
+        ``"gzip"`` (one stream, or several concatenated members, joined as ``gunzip`` does)
+        or ``"zip"`` (an archive that must hold exactly one file whose
+        suffix is in ``members``; folders and macOS ``__MACOSX/`` entries are skipped).
+    name
+        File name for messages; for gzip the inner name is ``name`` without ``.gz``.
+    members
+        Suffixes (lower case, with the dot) of the files a zip archive may deliver.
+
+    Raises
+    ------
+    IngestError
+        One line naming the file: corrupt or truncated data, an encrypted member, a zip with
+        no or several data files (naming them).
+
+    Examples
+    --------
+    >>> decompress(gzip.compress(b"a,b\\n1,2\\n"), "gzip", "x.csv.gz", frozenset({".csv"}))
+    (b'a,b\\n1,2\\n', 'x.csv')
+    >>> decompress(b"not gzip", "gzip", "x.csv.gz", frozenset({".csv"}))
+    Traceback (most recent call last):
+    ...
+    predgov.data.report.IngestError: x.csv.gz: cannot decompress: not a valid gzip file \
+(corrupt or truncated: BadGzipFile)
+    """
+    if method == "gzip":
+        try:
+            return gzip.decompress(data), name[:-3] if name.lower().endswith(".gz") else name
+        except (OSError, EOFError, zlib.error) as exc:
+            raise IngestError(
+                f"{name}: cannot decompress: not a valid gzip file "
+                f"(corrupt or truncated: {type(exc).__name__})"
+            ) from exc
+    if method != "zip":
+        raise ValueError(f"unknown compression {method!r}; known: {sorted(COMPRESSIONS.values())}")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            files = [
+                info for info in archive.infolist()
+                if not info.is_dir() and not info.filename.startswith("__MACOSX/")
+            ]
+            wanted = [i for i in files if Path(i.filename).suffix.lower() in members]
+            if len(wanted) != 1:
+                listed = [i.filename for i in (wanted or files)]
+                what = "several data files" if wanted else "no data file"
+                raise IngestError(
+                    f"{name}: the zip archive holds {what} ({', '.join(listed) or 'nothing'}); "
+                    f"it must hold exactly one {'/'.join(sorted(members))} file"
+                )
+            return archive.read(wanted[0]), Path(wanted[0].filename).name
+    except IngestError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError,
+            NotImplementedError) as exc:  # encrypted members raise RuntimeError
+        raise IngestError(
+            f"{name}: cannot decompress: not a valid zip archive "
+            f"(corrupt, truncated or encrypted: {type(exc).__name__})"
+        ) from exc
 
 
 def _guess_delimiter(text: str) -> str:

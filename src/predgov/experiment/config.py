@@ -444,7 +444,8 @@ class PredgovConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.data, DemoCityConfig | FileDataConfig):
-            _fail("data", "choose a data source: data=demo_city, data=file or data=brooklyn_noise")
+            _fail("data", "choose a data source: data=demo_city, data=file, data=brooklyn_noise, "
+                          "data=chicago_sanitation or data=boston_heat")
         self.warn.check_params(self.data.cube.freq)
 
     def inputs(self) -> dict[str, Path]:

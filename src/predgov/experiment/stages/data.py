@@ -210,6 +210,17 @@ def ingest_messages(report: IngestReport, min_count: int = 5) -> list[str]:
             f"{sp.get('end')} left out (far from the dense span of received dates; set "
             "data.period_start / data.period_end to choose the period)"
         )
+    if by.get("time_out_of_range", 0):
+        lines.append(
+            f"{src}: {plural(by['time_out_of_range'], 'row')} rejected with a received time "
+            "outside the period read (data.period_start / data.period_end) or outside "
+            "1990 .. tomorrow"
+        )
+    if by.get("duplicate_report", 0):
+        lines.append(
+            f"{src}: {plural(by['duplicate_report'], 'row')} the source marks as duplicate "
+            "reports of an earlier request rejected (counted as duplicate_report)"
+        )
     if by.get("malformed_row", 0):
         lines.append(
             f"{src}: {plural(by['malformed_row'], 'malformed row')} rejected (an unbalanced "
