@@ -38,12 +38,18 @@ ODD = [
      "[0, 1] per unit (`model.multipliers`: heating household and system part, neighbour pair, merchant, source "
      "intensity and night share; 1 unless an intervention lowers them, values above 1 are refused). *Cases* (one "
      "per problem: process, category, status latent/queued/in service/open/gave up/closed, ticket dates, calls). "
-     "*Departments* (Mesa agents, "
+     "*Interventions* (`predgov.sim.interventions`, Covasim/Starsim style): delivery (dates or a trigger, "
+     "capacity as a number, by-date schedule or callable, total budget, compliance, delay, repeat visits, "
+     "eligibility re-checked daily), effect (on state through the multipliers, `absorb` and the intercept "
+     "phase, efficacy drawn per unit) and targeting (a rule with `select(model, t, unit)`, an array or a "
+     "callable) kept apart. *Departments* (Mesa agents, "
      "from the taxonomy's category→department table: categories, daily capacity, delay). Time step one day; "
      "runs cover any window (usually 1 July – 30 June, one heating season); space is districts and estates "
      "with positions only where distance matters (noise)."),
     ("3. Process overview and scheduling",
-     "Each day, in this order: (1) interventions act (none in the reactive baseline) and book their cost; "
+     "Each day, in this order: (1) interventions act (none in the reactive baseline): delayed effects due "
+     "today, then delivery (targets, capacity, budget, eligibility, compliance), booking units treated and "
+     "cost; "
      "(2) occurrence: heating, neighbour disputes, consumer disputes, noise, background each add new latent "
      "problems; (3) intercept: interventions may absorb new cases before anyone calls (counted in `absorbed`, "
      "never dropped); (4) heating problems end when the season ends; (5) reporting: first calls, chasing calls, "
@@ -67,7 +73,8 @@ ODD = [
      "*Collectives*: estates, grids, districts. *Observation*: the cube `counts(time, district, category)` "
      "(every call, as a hotline export counts tickets) plus problems, first reports, repeat calls, "
      "resolutions, ratings, satisfaction rate, absorbed and unreported problems, calls per estate and week, "
-     "intervention cost; multi-seed runs give "
+     "calls per merchant and month, and per intervention and day the units treated, the cost and the "
+     "problems absorbed; multi-seed runs give "
      "the median and 10–90 % band."),
     ("5. Initialization",
      "The world (estates, flats, merchants, sources, pairs, background levels) is drawn from the world seed "
@@ -97,15 +104,27 @@ ODD = [
      "(visits over a month or two find the seed's “60+”). *Reporting*: first call 1 − exp(−report × propensity) a day; a chasing call once the "
      "wait exceeds patience; after a failed visit call again or give up. *Handling*: capacity, delay, "
      "resolution probability per category (heating 0.8, neighbour disputes 0.55, noise 0.65), satisfaction "
-     "0.96 if fixed, 0.3 if not, × exp(−0.05 × days waited beyond patience). *Verification*: a plain "
+     "0.96 if fixed, 0.3 if not, × exp(−0.05 × days waited beyond patience). *Interventions* (each "
+     "class's docstring holds its rule and the seed figure it mirrors): `PipeFlushing` (by estate or "
+     "household, 冬病夏治, 鲁瑞苑's ~3,000 households) scales clogging by 1 − efficacy; `SourceControl` (the "
+     "青铁公园里 task force, 49 → 15 calls) bans night work of yards, factories and sites and cuts road and "
+     "market intensity on the sources reaching the estate; `ProactiveVisits` (田庄镇, 15,422 households, "
+     "60+ latent problems) absorbs the visited household's latent problems and defuses its neighbour pairs "
+     "for a while; `MediationNetwork` (中山路 “1+6+N”, 600+ merchants) settles member merchants' new "
+     "disputes on the spot (intercept); `MerchantElimination` (末位淘汰) lowers the dispute rate of the "
+     "merchants with the most *observed* calls, round by round; `CapacityBoost` (1,760 stewards, 2,400+ "
+     "repair staff) adds daily capacity to a department; `AlertDispatch` (日调度日分析) runs "
+     "`predgov.warn.detect` on the calls recorded so far (weekly by default) and sends inspector teams to "
+     "alarmed district × category cells, where new problems may be dealt with before anyone calls. "
+     "*Verification*: a plain "
      "one-agent-per-household Mesa implementation (`predgov.sim.reference`) agrees with the fast model in "
      "distribution over 30 seeds. *Calibration*: `predgov.sim.calibrate` fits occurrence and reporting "
      "parameters to an observed cube with a negative-binomial likelihood."),
 ]
 
 
-# Parameters added or changed by issue 10 section 1 (model hooks). Each is a stated source or a named
-# assumption; the rest are in each module's docstring.
+# Parameters added or changed by issue 10 sections 1 (model hooks) and 2 (interventions). Each
+# is a stated source or a named assumption; the rest are in each module's docstring.
 PARAM_TABLE = (
     "| parameter | value | source or assumption |\n"
     "| --- | --- | --- |\n"
@@ -128,8 +147,22 @@ PARAM_TABLE = (
     "| 中山路 chamber | 620 merchants at full scale (市南) | SEED_BRIEF case 2: “600+” |\n"
     "| rate multipliers | in [0, 1], 1 by default | design: relative to the thinning bound, so common random "
     "numbers hold; above 1 is an error |\n"
+    "| `PipeFlushing.efficacy` | 0.9 of clogging removed | assumption: one flush removes most sludge (SEED_BRIEF "
+    "case 1: several in-home flushes were needed each season before) |\n"
+    "| `SourceControl` | `night_cut` 1.0 (a ban), `intensity_cut` 0.5, efficacy U(0.6, 1.0) per source | "
+    "assumptions; the rules themselves (night-work ban, speed limits, loudspeaker rules) from SEED_BRIEF "
+    "case 4 |\n"
+    "| `ProactiveVisits` | 8 visits per cadre-day on working days; `discover` 0.9; `defuse_cut` 0.5 for 90 "
+    "days; efficacy U(0.5, 1.0) per household | assumptions (SEED_BRIEF case 3 gives 93 grids, 15,422 "
+    "households visited, 60+ problems found) |\n"
+    "| `MediationNetwork` | `p_mediate` 0.6, efficacy U(0.5, 1.0) per merchant | assumptions (SEED_BRIEF "
+    "case 2 gives no figure: “fell markedly”) |\n"
+    "| `MerchantElimination` | every 30 days, 5 % of the pool, ≥ 2 calls over 3 months, rate × (1 − U(0.5, "
+    "1.0)) | assumptions (SEED_BRIEF case 2: 末位淘汰, no figure) |\n"
+    "| `AlertDispatch` | `ears_c2` weekly after 28 days of calls; 3 teams, 14 days each; `p_absorb` 0.3 | "
+    "assumptions (SEED_BRIEF case 1: daily dispatch and analysis; weekly keeps the loop cheap) |\n"
 )
-ODD.append(("8. Parameter table (issue 10, section 1)", PARAM_TABLE))
+ODD.append(("8. Parameter table (issue 10, sections 1 and 2)", PARAM_TABLE))
 odd_md = "\n\n".join(f"### {title}\n\n{text}" for title, text in ODD)
 ODD_DOC = (
     "# ODD description of the predgov city simulation\n\n"

@@ -80,3 +80,18 @@ def test_bad_arguments():
         CityModel(scale=0.001, start="2025-11-15", end="2025-11-15", processes=["weather"])
     with pytest.raises(ValueError, match="before start"):
         CityModel(scale=0.001, start="2025-11-15", end="2025-11-14")
+
+
+def test_a_deep_copy_of_a_running_model_keeps_recording():
+    """A copy made mid-run (policies and tests copy models) records its own days."""
+    import copy
+
+    model = CityModel(scale=0.002, start="2025-11-10", end="2025-12-20", seed=1)
+    for _ in range(10):
+        model.step()
+    twin = copy.deepcopy(model)
+    for _ in range(10):
+        model.step()
+        twin.step()
+    np.testing.assert_array_equal(twin.record["problems"], model.record["problems"])
+    assert twin.record["problems"][10:20].sum() > 0

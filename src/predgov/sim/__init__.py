@@ -15,7 +15,17 @@ Examples
 from predgov.sim.departments import Department, HandlingParams
 from predgov.sim.grids import Grid
 from predgov.sim.households import Households, build_households
-from predgov.sim.interventions import Intervention, NullIntervention, PipeFlushing
+from predgov.sim.interventions import (
+    AlertDispatch,
+    CapacityBoost,
+    Intervention,
+    MediationNetwork,
+    MerchantElimination,
+    NullIntervention,
+    PipeFlushing,
+    ProactiveVisits,
+    SourceControl,
+)
 from predgov.sim.model import PROCESSES, CityModel, SimParams
 from predgov.sim.places import Place
 from predgov.sim.processes.background import BackgroundParams
@@ -29,7 +39,9 @@ from predgov.sim.scenario import run_scenario, simulate, summarise, to_dataset
 
 __all__ = [
     "PROCESSES",
+    "AlertDispatch",
     "BackgroundParams",
+    "CapacityBoost",
     "CityModel",
     "ConsumerParams",
     "Department",
@@ -38,14 +50,18 @@ __all__ = [
     "HeatingParams",
     "Households",
     "Intervention",
+    "MediationNetwork",
+    "MerchantElimination",
     "Multiplier",
     "NeighbourParams",
     "NoiseParams",
     "NullIntervention",
     "PipeFlushing",
     "Place",
+    "ProactiveVisits",
     "ReferenceCityModel",
     "SimParams",
+    "SourceControl",
     "build_households",
     "run_scenario",
     "simulate",

@@ -8,8 +8,9 @@ city's expected volumes for the background categories (``world_seed``).
 
 One step = one day, in this order:
 
-1. interventions act (``Intervention.step``: change state or multipliers, may ``absorb``
-   latent cases they discover), their cost is booked;
+1. interventions act (``Intervention.step``: effects due today, then delivery; they change
+   state or multipliers, may ``absorb`` latent cases they discover, and book the units they
+   treated and their cost, ``Intervention.book``);
 2. each process's ``occur`` adds new latent cases; households get their "open problem" bit;
 3. *intercept*: each intervention that overrides ``Intervention.intercept`` sees the day's new
    cases and may absorb some before anyone calls (on-the-spot mediation, a steward on a
@@ -39,7 +40,12 @@ prepares the keyed-uniform tables of all its days (``streams.prepare_days``).
 
 Outputs: ``record[name]`` (time, district, category) are views of one array; a day's tallies
 are one ``np.add.at`` on it. ``estate_calls`` (week, estate, category) counts calls by the
-households of each estate per week (weeks start on Monday; int32).
+households of each estate per week (weeks start on Monday; int32); ``merchant_calls``
+(month, merchant) counts calls about consumer disputes with each merchant (calendar months;
+int32: about 16,000 merchants x 12 months at full scale, under 1 MB). Per (day, intervention),
+by position in ``interventions`` (labels made unique: a second ``"pipe_flushing"`` becomes
+``"pipe_flushing#2"``): ``intervention_treated`` (units visited), ``intervention_cost`` and
+``absorbed_by`` (cases absorbed); ``cost`` is the day's total.
 """
 
 from __future__ import annotations
@@ -233,11 +239,15 @@ class CityModel(mesa.Model):
         #: Named places of the seed's cases (``places.build_places``): name -> ``Place``.
         self.places = build_places(self)
         self.interventions = [copy.deepcopy(iv) for iv in interventions]
+        seen: dict[str, int] = {}
+        for iv in self.interventions:  # unique labels: outputs and random streams
+            seen[iv.label] = seen.get(iv.label, 0) + 1
+            if seen[iv.label] > 1:
+                iv.label = f"{iv.label}#{seen[iv.label]}"
         self.cases = Cases()
         shape = (len(self.dates), len(self.households.district_names), len(self.categories))
         #: Outputs (output, time, district, category); ``record[name]`` is a view of one output.
         self._record = np.zeros((len(OUTPUTS), *shape), dtype=np.int64)
-        self.record = {k: self._record[i] for i, k in enumerate(OUTPUTS)}
         self._tally_offset = np.arange(len(OUTPUTS)) * self._record[0].size
         # Household processes with a bit in ``households.active``: a lookup by process key.
         self._has_bit = np.zeros(256, bool)
@@ -252,7 +262,18 @@ class CityModel(mesa.Model):
         self.week_of_day = self.weeks.get_indexer(monday)
         self.estate_calls = np.zeros((len(self.weeks), len(self.households.estates),
                                       len(self.categories)), dtype=np.int32)  # fmt: skip
+        # Months of the run's days: calls per merchant and month (merchant attribution).
+        first = self.dates.to_period("M").to_timestamp()
+        self.months = pd.DatetimeIndex(first.unique())
+        self.month_of_day = self.months.get_indexer(first)
+        consumer = self.process_by_name.get("consumer")
+        n_merchants = 0 if consumer is None else len(consumer.merchants)
+        self.merchant_calls = np.zeros((len(self.months), n_merchants), dtype=np.int32)
+        #: Total intervention cost per day; per (day, intervention): units treated and cost.
         self.cost = np.zeros(len(self.dates))
+        self.intervention_treated = np.zeros((len(self.dates), len(self.interventions)),
+                                             np.int64)  # fmt: skip
+        self.intervention_cost = np.zeros((len(self.dates), len(self.interventions)))
         #: Cases absorbed today (index arrays, tallied at the end of the day) and absorbed cases
         #: per (day, intervention) (by position in ``interventions``; -1 = none named).
         self._absorbed_today: list[np.ndarray] = []
@@ -264,6 +285,8 @@ class CityModel(mesa.Model):
             "calls": lambda m: int(m.record["calls"][m.t - 1].sum()),
             "open_cases": lambda m: len(m.cases),
         })  # fmt: skip
+        for k, iv in enumerate(self.interventions):
+            iv.initialize(self, k)
 
     # ------------------------------------------------------------------ building
     def _make_departments(self, taxonomy) -> list[Department]:
@@ -400,7 +423,7 @@ class CityModel(mesa.Model):
         self._absorbed_today.append(idx)
         if by is not None:
             k = next((i for i, iv in enumerate(self.interventions) if iv is by), None)
-            if k is None:
+            if k is None:  # the model works on copies
                 raise ValueError(f"absorb: {by!r} is not one of the model's interventions "
                                  "(the model works on copies: use the one it passes you)")
             self.absorbed_by[self.t, k] += len(idx)
@@ -433,6 +456,12 @@ class CityModel(mesa.Model):
         out[:, bg.cat_index] = bg.initial_latent
         return out
 
+    @property
+    def record(self) -> dict[str, np.ndarray]:
+        """Outputs by name, each ``(time, district, category)``: views of one array (built on
+        access, so a ``copy.deepcopy`` of a running model keeps recording into its own copy)."""
+        return {k: self._record[i] for i, k in enumerate(OUTPUTS)}
+
     def step(self) -> None:
         """Simulate one day."""
         t = self.t
@@ -443,8 +472,8 @@ class CityModel(mesa.Model):
             streams.prepare_days(self.seed, self.day_numbers)
         c = self.cases
         self._absorbed_today = []
-        if self.interventions:
-            self.cost[t] = sum(iv.step(self, t) for iv in self.interventions)
+        for iv in self.interventions:
+            iv.step(self, t)
 
         n_before = len(c)
         new: list[dict] = []
@@ -477,6 +506,10 @@ class CityModel(mesa.Model):
             flat += c.category[called[mine]]
             flat += week * self.estate_calls[0].size
             np.add.at(self.estate_calls.reshape(-1), flat, 1)
+        if self.merchant_calls.shape[1]:
+            cons = called[c.process[called] == streams.CONSUMER]
+            if len(cons):
+                np.add.at(self.merchant_calls[int(self.month_of_day[t])], c.src[cons], 1)
 
         live = c.active.nonzero()[0]
         if len(live):
@@ -494,6 +527,8 @@ class CityModel(mesa.Model):
                 "satisfied": satisfied, "absorbed": absorbed,
                 "unreported": unreported}  # fmt: skip
         self._tally(t, [sets[k] for k in OUTPUTS])
+        if self.interventions:
+            self.cost[t] = self.intervention_cost[t].sum()
 
         c.status[gone] = CLOSED
         closed = (c.status == CLOSED).nonzero()[0]

@@ -8,7 +8,11 @@ over the same dims: ``problems`` (new latent problems, reported or not), ``calls
 ``absorbed`` (new or latent problems an intervention dealt with before anyone called: never
 calls), ``unreported`` (problems that ended without ever being called in);
 ``satisfaction_rate(district, category)`` = satisfied / rated over the run;
-``intervention_cost(time)``; ``estate_calls(week, estate, category)`` (calls by each estate's
+``intervention_treated``, ``intervention_cost`` and ``intervention_absorbed`` (time,
+intervention) (units visited, cost, problems absorbed by each intervention; the
+``intervention`` coordinate holds the labels) and ``intervention_cost_total(time)``;
+``merchant_calls(month, merchant)`` (calls about consumer disputes attributed to each merchant,
+for 末位淘汰 and for evaluation); ``estate_calls(week, estate, category)`` (calls by each estate's
 households per week, weeks starting on Monday, for targeting by history and for evaluation);
 ``initial_latent(district, category)`` (the latent stock the run started with) and
 ``latent_end(district, category)`` (cases still latent after the last day). Accounting:
@@ -111,8 +115,7 @@ def to_dataset(model: Any) -> xr.Dataset:
         ("latent_end", model.latent_open(), "latent problems after the last simulated day"),
     ):
         data[name] = (("district", "category"), values, {"long_name": long, "units": "problems"})
-    data["intervention_cost"] = ("time", model.cost.copy(), {
-        "long_name": "cost of interventions on the day", "units": "yuan"})  # fmt: skip
+    data.update(_intervention_vars(model))
     world_hh = (hh.district_stop - hh.district_start).astype(np.int64)
     coords = {
         "time": ("time", model.dates.values.astype("datetime64[ns]"),
@@ -125,6 +128,11 @@ def to_dataset(model: Any) -> xr.Dataset:
         **{k: (dim, np.array(v)) for k, (dim, v) in table.coords(dnames).items()},
         "sim_households": ("district", world_hh, {"long_name": "simulated households"}),
         "estate": ("estate", np.arange(len(est), dtype=np.int64)),
+        "month": ("month", _months(model).values.astype("datetime64[ns]"),
+                  {"long_name": "first day of the calendar month"}),
+        "merchant": ("merchant", np.arange(data["merchant_calls"][1].shape[1], dtype=np.int64)),
+        "intervention": ("intervention", np.array(
+            [iv.label for iv in model.interventions], dtype=str)),
         "estate_district": ("estate", np.array(dnames, dtype=str)[est.district]),
         "estate_households": ("estate", est.size.astype(np.int64)),
         "estate_system_age": ("estate", est.system_age.astype(np.float64),
@@ -149,6 +157,41 @@ def to_dataset(model: Any) -> xr.Dataset:
         float("nan"),
     }  # fmt: skip
     return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def _months(model: Any) -> pd.DatetimeIndex:
+    months = getattr(model, "months", None)
+    return months if months is not None else pd.DatetimeIndex(
+        model.dates.to_period("M").to_timestamp().unique())
+
+
+def _intervention_vars(model: Any) -> dict[str, Any]:
+    """What interventions did per (time, intervention), the day's total cost, and calls per
+    (month, merchant) (zeros for a model that records none)."""
+    n_t, n_iv = len(model.dates), len(model.interventions)
+    empty = np.zeros((n_t, n_iv))
+    treated = getattr(model, "intervention_treated", empty.astype(np.int64))
+    cost = getattr(model, "intervention_cost", empty)
+    absorbed = getattr(model, "absorbed_by", empty.astype(np.int64))
+    dims = ("time", "intervention")
+    merchant_calls = getattr(model, "merchant_calls", None)
+    if merchant_calls is None:
+        merchant_calls = np.zeros((len(_months(model)), 0), np.int32)
+    return {
+        "intervention_treated": (dims, treated.copy(), {
+            "long_name": "units an intervention visited on the day (complying or not)",
+            "units": "units"}),
+        "intervention_cost": (dims, cost.copy(), {
+            "long_name": "cost of each intervention on the day", "units": "yuan"}),
+        "intervention_absorbed": (dims, absorbed.copy(), {
+            "long_name": "problems an intervention dealt with before anyone called",
+            "units": "problems"}),
+        "intervention_cost_total": ("time", np.asarray(model.cost, np.float64).copy(), {
+            "long_name": "cost of all interventions on the day", "units": "yuan"}),
+        "merchant_calls": (("month", "merchant"), merchant_calls.copy(), {
+            "long_name": "calls about consumer disputes with the merchant in the month",
+            "units": "requests"}),
+    }  # fmt: skip
 
 
 def run_scenario(
@@ -212,7 +255,9 @@ def run_scenario(
 def summarise(ds: xr.Dataset, quantiles: Sequence[float] = (0.1, 0.9)) -> xr.Dataset:
     """Median and 10-90 % band over the ``seed`` dim.
 
-    Returns every numeric variable as ``<name>`` (median) with ``<name>_lo`` and ``<name>_hi``.
+    Returns every numeric variable as ``<name>`` (median) with ``<name>_lo`` and ``<name>_hi``
+    (empty variables, such as the per-intervention ones of a run without interventions, are
+    left out).
 
     Examples
     --------
@@ -225,7 +270,7 @@ def summarise(ds: xr.Dataset, quantiles: Sequence[float] = (0.1, 0.9)) -> xr.Dat
     if "seed" not in ds.dims:
         raise ValueError(f"summarise needs a 'seed' dimension, got dims {tuple(ds.dims)}")
     lo, hi = quantiles
-    num = ds[[v for v in ds.data_vars if "seed" in ds[v].dims and
+    num = ds[[v for v in ds.data_vars if "seed" in ds[v].dims and ds[v].size and
               np.issubdtype(ds[v].dtype, np.number)]].astype(np.float64)  # fmt: skip
     num = num.drop_vars([c for c in num.coords if "seed" in num[c].dims])
     with warnings.catch_warnings():  # all-NaN cells (nothing rated) stay NaN
