@@ -25,12 +25,12 @@ def test_cusum_path_by_hand():
 def test_llr_matches_scipy_logpmf(size):
     y = np.arange(0, 30, dtype=float)
     mu0, mu1 = 6.0, 11.0
-    a, c = nb_llr(y, np.full_like(y, mu0), np.full_like(y, mu1), np.full_like(y, size))
+    a, c = nb_llr(np.full_like(y, mu0), np.full_like(y, mu1), np.full_like(y, size))
     ref = stats.nbinom.logpmf(y, size, size / (size + mu1)) - stats.nbinom.logpmf(
         y, size, size / (size + mu0)
     )
     np.testing.assert_allclose(a * y + c, ref, rtol=1e-9, atol=1e-9)
-    pa, pc = nb_llr(y, np.full_like(y, mu0), np.full_like(y, mu1), np.full_like(y, 1e12))
+    pa, pc = nb_llr(np.full_like(y, mu0), np.full_like(y, mu1), np.full_like(y, 1e12))
     pois = stats.poisson.logpmf(y, mu1) - stats.poisson.logpmf(y, mu0)
     np.testing.assert_allclose(pa * y + pc, pois, rtol=1e-9, atol=1e-9)
 

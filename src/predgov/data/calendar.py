@@ -31,10 +31,18 @@ import pandas as pd
 import xarray as xr
 import yaml
 
+from predgov.data.freq import (
+    FREQS,
+    check_freq,
+    check_regular,
+    days_of,
+    period_start,
+    resolve_freq,
+    time_frame,
+)
 from predgov.paths import conf_dir
 
 #: Frequencies a calendar can have (the cube's, DESIGN.md).
-FREQS = ("D", "W-MON", "MS")
 
 #: Countries whose working days are set by yearly decree (make-up weekend workdays). For these a
 #: year counts as covered only when the ``holidays`` release lists at least one make-up day in it.
@@ -88,42 +96,6 @@ def city_config(city: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- the time axis
 
 
-def _detect_freq(index: pd.DatetimeIndex) -> str | None:
-    """The cube frequency a regular index has, or None (no pandas infer_freq: it is changing)."""
-    if len(index) < 2:
-        return None
-    days = index.values.astype("datetime64[D]")
-    if not (index.values == days.astype(index.values.dtype)).all():
-        return None
-    step = np.diff(days.astype(np.int64))
-    if (step == 1).all():
-        return "D"
-    if (step == 7).all() and (index.day_of_week == 0).all():
-        return "W-MON"
-    months = days.astype("datetime64[M]")
-    month_starts = (months.astype("datetime64[D]") == days).all()
-    if month_starts and (np.diff(months.astype(np.int64)) == 1).all():
-        return "MS"
-    return None
-
-
-def _check_regular(index: pd.DatetimeIndex, freq: str) -> None:
-    if freq not in FREQS:
-        raise ValueError(f"freq must be one of {FREQS}, got {freq!r}")
-    if len(index) == 0:
-        raise ValueError("the time axis is empty")
-    if index.hasnans:
-        raise ValueError("the time axis contains NaT")
-    expected = pd.date_range(index[0], periods=len(index), freq=freq).values.astype("M8[ns]")
-    if not (expected == index.values.astype("datetime64[ns]")).all():
-        hint = {"W-MON": "Mondays one week apart", "MS": "first days of consecutive months"}
-        raise ValueError(
-            f"time axis is not a regular {freq!r} axis"
-            + (f" ({hint[freq]})" if freq in hint else " (consecutive midnights)")
-            + f": starts {index[0]}, {len(index)} steps"
-        )
-
-
 def _as_index(time: Any) -> tuple[pd.DatetimeIndex, str | None]:
     """Turn the accepted ``time`` inputs into a naive DatetimeIndex and a declared freq."""
     declared: str | None = None
@@ -131,8 +103,7 @@ def _as_index(time: Any) -> tuple[pd.DatetimeIndex, str | None]:
         if len(time) != 3:
             raise ValueError(f"a time tuple must be (start, end, freq), got {len(time)} items")
         start, end, declared = time
-        if declared not in FREQS:
-            raise ValueError(f"freq must be one of {FREQS}, got {declared!r}")
+        check_freq(declared)
         index = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq=declared)
         if len(index) == 0:
             raise ValueError(f"no {declared!r} period starts between {start} and {end}")
@@ -158,25 +129,6 @@ def _as_index(time: Any) -> tuple[pd.DatetimeIndex, str | None]:
         )
     index = pd.DatetimeIndex(index.values.astype("datetime64[ns]"), name="time")
     return index, declared
-
-
-def _period_of_days(days: pd.DatetimeIndex, freq: str) -> np.ndarray:
-    d = days.values.astype("datetime64[D]")
-    if freq == "W-MON":
-        # 1970-01-01 was a Thursday: (days since epoch + 3) % 7 is 0 on Mondays.
-        d = d - ((d.astype(np.int64) + 3) % 7).astype("timedelta64[D]")
-    elif freq == "MS":
-        d = d.astype("datetime64[M]").astype("datetime64[D]")
-    return d.astype("datetime64[ns]")
-
-
-def _daily_span(index: pd.DatetimeIndex, freq: str) -> pd.DatetimeIndex:
-    """Every day the periods of ``index`` cover."""
-    last = index[-1] + pd.tseries.frequencies.to_offset(freq) - pd.Timedelta(days=1)
-    if freq == "D":
-        last = index[-1]
-    days = pd.date_range(index[0], last, freq="D")
-    return pd.DatetimeIndex(days.values.astype("datetime64[ns]"), name="time")
 
 
 # --------------------------------------------------------------------------- daily pieces
@@ -274,33 +226,7 @@ def _holiday_days(
 
 def _weather_daily(weather: Any, days: pd.DatetimeIndex) -> pd.DataFrame:
     """Numeric weather columns as daily means on ``days`` (days without data stay NaN)."""
-    if isinstance(weather, xr.DataArray):
-        if weather.name is None:
-            raise ValueError("a weather DataArray needs a name (e.g. 'temperature')")
-        weather = weather.to_dataset()
-    if isinstance(weather, xr.Dataset):
-        if "time" not in weather.dims:
-            raise ValueError(f"weather needs a 'time' dimension, got dims {tuple(weather.dims)}")
-        bad = [v for v in weather.data_vars if weather[v].dims != ("time",)]
-        if bad:
-            raise ValueError(f"weather variables must be over ('time',) only; {bad} are not")
-        frame = weather.to_dataframe()
-    elif isinstance(weather, pd.DataFrame):
-        frame = weather
-        if not isinstance(frame.index, pd.DatetimeIndex):
-            for col in ("time", "date"):
-                if col in frame.columns:
-                    frame = frame.set_index(col)
-                    break
-        frame = frame.copy()
-        frame.index = pd.DatetimeIndex(pd.to_datetime(frame.index))
-    else:
-        raise TypeError(
-            f"weather must be an xarray Dataset/DataArray or a pandas DataFrame, "
-            f"got {type(weather).__name__}"
-        )
-    if frame.index.tz is not None:
-        raise ValueError("weather times must be naive local time, like the cube's")
+    frame = time_frame(weather, what="weather")
     numeric = frame.select_dtypes(include="number")
     if numeric.shape[1] == 0:
         raise ValueError(f"weather has no numeric columns (got {list(frame.columns)})")
@@ -384,13 +310,8 @@ def calendar(
     [0.571, 0.286]
     """
     index, declared = _as_index(time)
-    freq = declared or _detect_freq(index)
-    if freq is None:
-        raise ValueError(
-            "cannot tell the frequency of the time axis (need 2+ regular steps of a day, a week "
-            "starting Monday, or a month start); pass attrs['freq'] or (start, end, freq)"
-        )
-    _check_regular(index, freq)
+    freq = resolve_freq(index, declared)
+    check_regular(index, freq)
 
     conf: dict[str, Any] = city_config(city) if city is not None else {}
     if country is _FROM_CITY:
@@ -402,7 +323,7 @@ def calendar(
     if country is not None:
         country = str(country).upper()
 
-    days = _daily_span(index, freq)
+    days = days_of(index, freq)
     holiday, makeup, names, pending = _holiday_days(days, country, language, undecreed)
     weekend = days.day_of_week.to_numpy() >= 5
     makeup &= weekend  # by definition a make-up day is a weekend day worked
@@ -422,7 +343,7 @@ def calendar(
             data[k] = ("time", v.astype(bool), dict(_ATTRS[k]))
         data["holiday_name"] = ("time", names.astype(str), dict(_ATTRS["holiday_name"]))
     else:
-        period = _period_of_days(days, freq)
+        period = period_start(days, freq)
         frame = pd.DataFrame({k: v.astype("float64") for k, v in daily.items()})
         means = frame.groupby(period, sort=True).mean().reindex(index.values)
         for k in daily:
@@ -455,7 +376,7 @@ def calendar(
         if freq == "D":
             wper = wdaily
         else:
-            period = _period_of_days(days, freq)
+            period = period_start(days, freq)
             wper = wdaily.groupby(period, sort=True).mean().reindex(index.values)
         missing = []
         for col in wper.columns:
@@ -535,8 +456,7 @@ def spring_festival_shares(
     >>> (spring_festival_shares(weeks, "W-MON", ((-10, -1), (0, 6))) * 7).round().tolist()
     [[5.0, 2.0], [0.0, 5.0]]
     """
-    if freq not in FREQS:
-        raise ValueError(f"freq must be one of {FREQS}, got {freq!r}")
+    check_freq(freq)
     index = pd.DatetimeIndex(time)
     n = len(index)
     if n == 0:
@@ -544,8 +464,7 @@ def spring_festival_shares(
     if freq == "D":
         days, period = index, np.arange(n)
     else:
-        end = index[-1] + pd.tseries.frequencies.to_offset(freq) - pd.Timedelta(days=1)
-        days = pd.date_range(index[0], end, freq="D")
+        days = days_of(index, freq)
         period = np.searchsorted(index.values, days.values, side="right") - 1
     rel = days_from_lunar_new_year(days)
     length = np.maximum(np.bincount(period, minlength=n), 1).astype(float)

@@ -14,12 +14,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from predgov.data.freq import FREQ_NAMES, FREQS, check_freq, period_last_day, period_start
 from predgov.data.taxonomy import DistrictTable, Taxonomy, load_districts, load_taxonomy
 
-#: Frequencies a cube can have: days, ISO weeks labelled by their Monday, calendar months.
-FREQS = ("D", "W-MON", "MS")
-
-_FREQ_NAMES = {"D": "day", "W-MON": "week (Monday start)", "MS": "month"}
+# FREQS, check_freq and period_start live in :mod:`predgov.data.freq` (the time contract) and
+# are still importable from here.
 
 #: What to do with edge weeks/months the source covers only in part: ``"mask"`` their counts
 #: (NaN: not fully observed, and a part-week total would read as a collapse) or ``"keep"`` the
@@ -46,13 +45,6 @@ def _apply_partial(cube: xr.Dataset, labels: list[str], partial: str) -> xr.Data
         cube["counts"] = counts.copy(data=values)
     cube.attrs.update(partial_policy=partial, requests_in_partial_periods=in_partial)
     return cube
-
-
-def check_freq(freq: str) -> str:
-    """Return ``freq`` if it is a cube frequency, else raise a ValueError naming the choices."""
-    if freq not in FREQS:
-        raise ValueError(f"freq must be one of {FREQS}, got {freq!r}")
-    return freq
 
 
 def counts_of(obj: xr.Dataset | xr.DataArray) -> xr.DataArray:
@@ -101,27 +93,6 @@ def counts_of(obj: xr.Dataset | xr.DataArray) -> xr.DataArray:
     if isinstance(obj, xr.DataArray):
         return obj
     raise TypeError(f"expected a cube Dataset or its counts DataArray, got {type(obj).__name__}")
-
-
-def period_start(times: np.ndarray | pd.Series | pd.DatetimeIndex, freq: str) -> np.ndarray:
-    """Label of the period each (naive, local) time falls in, as ``datetime64[ns]``.
-
-    Days are labelled by their date, weeks by their Monday, months by their first day.
-
-    Examples
-    --------
-    >>> t = np.array(["2023-01-01T23:59", "2023-01-02T00:00"], dtype="datetime64[ns]")
-    >>> period_start(t, "W-MON").astype(str).tolist()
-    ['2022-12-26T00:00:00.000000000', '2023-01-02T00:00:00.000000000']
-    """
-    check_freq(freq)
-    days = np.asarray(times, dtype="datetime64[ns]").astype("datetime64[D]")
-    if freq == "W-MON":
-        # 1970-01-01 was a Thursday: (days since epoch + 3) % 7 is 0 on Mondays.
-        days = days - ((days.astype(np.int64) + 3) % 7).astype("timedelta64[D]")
-    elif freq == "MS":
-        days = days.astype("datetime64[M]").astype("datetime64[D]")
-    return days.astype("datetime64[ns]")
 
 
 def time_axis(start: object, end: object, freq: str) -> pd.DatetimeIndex:
@@ -348,8 +319,7 @@ def _partial_edges(axis, t_min, t_max, freq, period) -> list[str]:
     out = []
     if axis[0] < lo:
         out.append(str(axis[0].date()))
-    next_start = axis[-1] + pd.tseries.frequencies.to_offset(freq)
-    if hi + pd.Timedelta(days=1) < next_start and str(axis[-1].date()) not in out:
+    if hi < period_last_day(axis[-1], freq) and str(axis[-1].date()) not in out:
         out.append(str(axis[-1].date()))
     return out
 
@@ -367,7 +337,7 @@ def _annotate(
         long_name="hotline requests received in the period", units="requests"
     )
     cube["time"].attrs.update(
-        long_name=f"start of the {_FREQ_NAMES[freq]} (local time)", freq=freq
+        long_name=f"start of the {FREQ_NAMES[freq]} (local time)", freq=freq
     )
     cube.attrs.update(
         title="predgov request cube",
@@ -498,10 +468,10 @@ def resample_counts(cube: xr.Dataset, freq: str, partial: str = "mask") -> xr.Da
         .rename(period="time")
     )
     t0, t1 = pd.Timestamp(cube["time"].values[0]), pd.Timestamp(cube["time"].values[-1])
-    last_day = t1 + pd.tseries.frequencies.to_offset(source_freq) - pd.Timedelta(days=1)
+    last_day = period_last_day(t1, source_freq)
     axis = pd.DatetimeIndex(out["time"].values)
     edges = _partial_edges(axis, t0, last_day, freq, None)
-    out["time"].attrs.update(long_name=f"start of the {_FREQ_NAMES[freq]} (local time)", freq=freq)
+    out["time"].attrs.update(long_name=f"start of the {FREQ_NAMES[freq]} (local time)", freq=freq)
     out.attrs.update(cube.attrs)
     out.attrs.update(freq=freq, partial_periods=", ".join(edges) if edges else "none")
     return _apply_partial(out, edges, partial)

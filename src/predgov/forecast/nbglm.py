@@ -11,16 +11,18 @@ origin), Fourier terms of the week (daily data) and of the year, and calendar re
 the ``regressors`` Dataset has, see :func:`predgov.forecast.base.default_regressor_names`).
 Monthly data get ``log(days in month)`` as offset.
 
-Because the design is shared, the penalised IRLS (Fisher scoring) of all series runs as matrix
-products: ``X'WX`` for a block of series is one GEMM of the (time, P(P+1)/2) products of design
-columns with the (time, series) weights, and the normal equations are solved batched with
-``numpy.linalg.solve``. Cost per series is constant (blocks of ``chunk_size`` series), so time
+Because the design is shared, the penalised IRLS (Fisher scoring; :func:`predgov.stats.glm.irls`,
+the one solver of the package) of all series runs as matrix products: ``X'WX`` for a block of
+series is one GEMM of the (time, P(P+1)/2) products of design columns with the (time, series)
+weights, and the normal equations are solved batched with ``numpy.linalg.solve``. Cost per
+series is constant (blocks of ``chunk_size`` series), so time
 grows linearly with the number of series.
 
 * Coefficients other than the intercept have Gaussian priors (ridge penalties): ``1 /
   prior_scale**2`` on the log scale, as Prophet's ``seasonality_prior_scale``.
-* ``alpha`` per series by moments, ``sum((y - mu)**2 - y) / sum(mu**2)`` with a
-  degrees-of-freedom correction, alternating with the coefficient updates (the IRLS weights).
+* ``alpha`` per series by moments, ``sum((y - mu)**2 - mu) / sum(mu**2)`` with a
+  degrees-of-freedom correction (:func:`predgov.stats.nb.nb_alpha`), alternating with the
+  coefficient updates (the IRLS weights).
 * Local level: the ratio of exponentially weighted sums of observed and fitted counts (span
   ``level_window``: weights with the mean age of an unweighted window that long), shrunk
   towards 1 on the log scale by its sampling variance against a prior sd
@@ -82,18 +84,24 @@ from predgov.data.calendar import (
     is_chinese_calendar,
     spring_festival_shares,
 )
+from predgov.data.freq import PERIODS_PER_YEAR, future_times, season_length
 from predgov.forecast.base import (
     DEFAULT_QUANTILES,
     FIT_FAILED,
-    PERIODS_PER_YEAR,
     Forecaster,
-    nb_quantiles,
-    season_length,
     series_status,
     simple_fallback,
 )
-from predgov.forecast.base import _cdf as _nb_cdf
-from predgov.forecast.base import _pmf as _nb_pmf
+from predgov.forecast.baselines import TSB
+from predgov.stats.glm import Design, irls
+from predgov.stats.nb import (
+    MAX_DISPERSION,
+    moment_alpha,
+    nb_cdf,
+    nb_pmf,
+    nb_quantiles,
+    size_from_alpha,
+)
 
 _EPOCH = np.datetime64("1970-01-01", "ns")
 _DAY = np.timedelta64(1, "D")
@@ -427,15 +435,14 @@ class NBGLM(Forecaster):
         beta = np.zeros((S, P))
         alpha = np.zeros(S)
         converged = np.zeros(S, dtype=bool)
-        iu = np.triu_indices(P)
-        DD = D[:, iu[0]] * D[:, iu[1]]
+        design = Design(D)  # the column-pair products are shared by every block's fit
         # Festival effects pooled over groups of series: estimated on the group totals, then
         # the prior mean of each series' effects.
         prior_mean = np.zeros((S, P))
         pooled = np.zeros(S, dtype=bool)
         self.festival_groups_: dict[str, bool] = {}
         if n_f:
-            prior_mean, pooled, off_f = self._pooled_festival(values, fit, D, DD, iu, off, lam,
+            prior_mean, pooled, off_f = self._pooled_festival(values, fit, design, off, lam,
                                                               groups)  # fmt: skip
             pooled &= use_yearly
             lam_s[np.ix_(pooled, groups == "festival")] = 1.0 / self.festival_deviation_scale**2
@@ -444,7 +451,7 @@ class NBGLM(Forecaster):
         step = max(int(self.chunk_size), 1)
         for start in range(0, len(fit), step):
             idx = fit[start : start + step]
-            b, a, ok = self._irls(values[:, idx], D, DD, iu, off, lam_s[idx], prior_mean[idx])
+            b, a, ok = self._irls(values[:, idx], design, off, lam_s[idx], prior_mean[idx])
             beta[idx], alpha[idx], converged[idx] = b, a, ok
         failed = (status == "") & ~(converged & np.isfinite(beta).all(axis=1) & np.isfinite(alpha))
         status[failed] = FIT_FAILED
@@ -462,8 +469,6 @@ class NBGLM(Forecaster):
                                                      axis=0), nan=0.0, neginf=0.0)  # fmt: skip
         # Intermittent series: TSB.
         if intermittent.any():
-            from predgov.forecast.baselines import TSB
-
             tsb = TSB(quantiles=tuple(self.levels_))
             tsb.freq_ = self.freq_
             tsb.levels_ = self.levels_
@@ -476,75 +481,33 @@ class NBGLM(Forecaster):
     def _irls(
         self,
         Y: np.ndarray,
-        D: np.ndarray,
-        DD: np.ndarray,
-        iu: tuple[np.ndarray, np.ndarray],
+        D: Design,
         off: np.ndarray,
         lam: np.ndarray,
         prior_mean: np.ndarray | None = None,
         init: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Penalised IRLS for a block of series sharing the design ``D``: ridge ``lam`` (per
-        series and column) around ``prior_mean`` (default 0), started from ``init`` (default:
-        the prior mean with the intercept at the log mean count)."""
-        S = Y.shape[1]
-        P = D.shape[1]
+        """Penalised NB IRLS (:func:`predgov.stats.glm.irls`) for a block of series sharing the
+        design ``D``: ridge ``lam`` (per series and column) around ``prior_mean`` (default 0),
+        the dispersion by moments after two Poisson steps, started from ``init`` (default: the
+        prior mean with the intercept at the log mean count). Series still moving slowly after
+        ``max_iter`` are accepted when their coefficients are finite."""
+        S, P = Y.shape[1], D.n_columns
         M = ~np.isnan(Y)
-        Y0 = np.where(M, Y, 0.0)
-        DD32 = DD.astype(np.float32)
-        n_obs = M.sum(axis=0)
-        mean = Y0.sum(axis=0) / np.maximum(n_obs, 1)
+        mean = np.where(M, Y, 0.0).sum(axis=0) / np.maximum(M.sum(axis=0), 1)
         b0 = np.zeros((S, P)) if prior_mean is None else prior_mean
         beta = b0.copy()
         beta[:, 0] = np.log(mean + 0.1)
         if init is not None:
             beta = np.where(np.isfinite(init), init, beta)
-        alpha = np.zeros(S)
-        active = np.arange(S)
-        converged = np.zeros(S, dtype=bool)
-        diag = np.arange(P)
-        for it in range(int(self.max_iter)):
-            if active.size == 0:
-                break
-            b = beta[active]
-            eta = np.clip(D @ b.T + off[:, None], _ETA_MIN, _ETA_MAX)
-            mu = np.exp(eta)
-            m = M[:, active]
-            y = Y0[:, active]
-            if it >= 2:  # moments update of the dispersion (Poisson warm-up first)
-                alpha[active] = self._dispersion(y, mu, m, n_obs[active], P)
-            a = alpha[active]
-            w = np.where(m, mu / (1.0 + a[None, :] * mu), 0.0)
-            # Fisher scoring step: (X'WX + L) d = X'W(y - mu)/mu - L b. The information matrix
-            # is accumulated in float32 (one GEMM for the block); the score stays float64, so
-            # the fixed point (score = 0) is exact whatever the rounding of the matrix.
-            G = (DD32.T @ w.astype(np.float32)).T.astype(np.float64)  # (s, npair)
-            A = np.empty((active.size, P, P))
-            A[:, iu[0], iu[1]] = G
-            A[:, iu[1], iu[0]] = G
-            A[:, diag, diag] += lam[active]
-            score = (D.T @ (w * (y - mu) / mu)).T - lam[active] * (b - b0[active])  # (s, P)
-            try:
-                delta = np.linalg.solve(A, score[:, :, None])[:, :, 0]
-            except np.linalg.LinAlgError:
-                delta = np.stack([_safe_solve(A[i], score[i]) for i in range(active.size)])
-            new = b + delta
-            change = np.abs(new - b).max(axis=1)
-            change = np.where(np.isfinite(change), change, np.inf)
-            beta[active] = new
-            done = (change < self.tol) & (it >= 3)
-            converged[active[done]] = True
-            active = active[~done]
-        # Final dispersion at the converged coefficients.
-        eta = np.clip(D @ beta.T + off[:, None], _ETA_MIN, _ETA_MAX)
-        alpha = self._dispersion(Y0, np.exp(eta), M, n_obs, P)
-        # Series still moving slowly after max_iter are accepted when the last step was small.
-        converged |= np.isfinite(beta).all(axis=1)
-        return beta, alpha, converged
+        fit = irls(D, Y, alpha="moments", offset=off, penalty=lam, prior_mean=b0, start=beta,
+                   max_iter=int(self.max_iter), tol=self.tol, min_iter=3,
+                   eta_bounds=(_ETA_MIN, _ETA_MAX), single_precision=True)  # fmt: skip
+        return fit.coef, fit.alpha, fit.converged | np.isfinite(fit.coef).all(axis=1)
 
     def _pooled_festival(
-        self, values: np.ndarray, fit: np.ndarray, D: np.ndarray, DD: np.ndarray,
-        iu: tuple[np.ndarray, np.ndarray], off: np.ndarray, lam: np.ndarray, groups: np.ndarray,
+        self, values: np.ndarray, fit: np.ndarray, design: Design, off: np.ndarray,
+        lam: np.ndarray, groups: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
         """Festival effects of each ``festival_pool`` group, fitted on the group's total and
         kept only where they forecast a held-out festival better than no windows.
@@ -562,6 +525,7 @@ class NBGLM(Forecaster):
         the series whose group kept its windows, and the series whose group has none.
         Records the decision per group in ``festival_groups_``.
         """
+        D = design.X
         S, P = values.shape[1], D.shape[1]
         mean = np.zeros((S, P))
         none = np.zeros(S, dtype=bool)
@@ -592,14 +556,14 @@ class NBGLM(Forecaster):
             Y, L = totals[:, usable], lam_g[usable]
             L0 = L.copy()
             L0[:, fcols] = 1e10
-            beta, _, ok = self._irls(Y, D, DD, iu, off, L)
+            beta, _, ok = self._irls(Y, design, off, L)
             start0 = np.where(fcols[None, :], 0.0, beta)
             err = np.zeros((2, usable.size))  # with, without windows
             for a, b in episodes:
                 Yk = Y.copy()
                 Yk[a:b] = np.nan
                 for j, (lam_k, init) in enumerate(((L, beta), (L0, start0))):
-                    beta_k, _, ok_k = self._irls(Yk, D, DD, iu, off, lam_k, init=init)
+                    beta_k, _, ok_k = self._irls(Yk, design, off, lam_k, init=init)
                     pred = np.exp(np.clip(D[a:b] @ beta_k.T + off[a:b, None], _ETA_MIN,
                                           _ETA_MAX))  # fmt: skip
                     e = np.nansum(np.abs(Y[a:b] - pred), axis=0)
@@ -611,17 +575,6 @@ class NBGLM(Forecaster):
         mean[:, fcols] = coef[member]
         pooled = keep[member] & modelled
         return mean, pooled, ~keep[member]
-
-    @staticmethod
-    def _dispersion(
-        y: np.ndarray, mu: np.ndarray, m: np.ndarray, n_obs: np.ndarray, p: int
-    ) -> np.ndarray:
-        num = np.where(m, (y - mu) ** 2 - y, 0.0).sum(axis=0)
-        den = np.where(m, mu * mu, 0.0).sum(axis=0)
-        dof = n_obs / np.maximum(n_obs - p, 1)
-        with np.errstate(all="ignore"):
-            a = num * dof / den
-        return np.clip(np.nan_to_num(a, nan=0.0, posinf=10.0), 0.0, 10.0)
 
     def _spans(self) -> tuple[int, ...]:
         """Candidate spans of the exponentially weighted level (one, or a grid for "auto")."""
@@ -765,8 +718,6 @@ class NBGLM(Forecaster):
 
     # ------------------------------------------------------------------ predict
     def _predict(self, horizon: int, X: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        from predgov.forecast.base import future_times
-
         future = future_times(self.fit_origin_, self.freq_, horizon)
         cls = self._day_class(future, X)
         D = self._design(future, self._expand_regressors(future, X))
@@ -779,9 +730,8 @@ class NBGLM(Forecaster):
         # Dispersion of h-step forecasts, from the rolling-origin errors inside the training data.
         lead = np.arange(1, horizon + 1, dtype=float)
         alpha_h = np.clip(self.alpha0_[cls].T + self.alpha_slope_[cls].T * lead[None, :],
-                          0.0, 10.0)  # fmt: skip
-        with np.errstate(divide="ignore"):
-            size = np.where(alpha_h > 1e-10, 1.0 / alpha_h, np.inf)
+                          0.0, MAX_DISPERSION)  # fmt: skip
+        size = size_from_alpha(alpha_h, np.inf)
         quant = nb_quantiles(mean, size, self.calibrated_levels_, self.quantile_method)
         # Fallbacks.
         status = self.fallback_
@@ -970,8 +920,7 @@ def _oos_dispersion(
             sums[2, c, i] = np.where(sel, yv, 0.0).sum(axis=0)
             sums[3, c, i] = np.where(sel, p2, 0.0).sum(axis=0)
     n_h, sq_h, y_h, p2_h = (np.concatenate([x.sum(axis=0, keepdims=True), x]) for x in sums)
-    with np.errstate(all="ignore"):
-        a_h = np.where(n_h > 0, (sq_h * k - y_h) / p2_h, np.nan)  # (all/work/rest, lead, S)
+    a_h = moment_alpha(sq_h * k, y_h, p2_h, lower=None, upper=None)  # (all/work/rest, lead, S)
     w = np.where(np.isfinite(a_h), n_h, 0.0)
     a_h = np.nan_to_num(a_h, nan=0.0, posinf=0.0, neginf=0.0)
     wsum = np.maximum(w.sum(axis=1), 1e-12)
@@ -1003,7 +952,7 @@ def _pit_share(
     for _i, h, start, pred, valid in _oos_errors(y, m, mu, paths, cls, leads, stride):
         yy = np.where(valid, y[start::stride], 0.0)
         c = cls[start::stride]
-        a = np.clip(alpha0[c] + alpha_slope[c] * h, 0.0, 10.0)
+        a = np.clip(alpha0[c] + alpha_slope[c] * h, 0.0, MAX_DISPERSION)
         hi, lo = _nb_cdf_pair(yy, pred, a)
         width = np.maximum(hi - lo, 1e-12)
         for j, u in enumerate(grid):
@@ -1019,15 +968,7 @@ def _nb_cdf_pair(
 
     ``y``, ``mean`` and ``alpha`` are ``(time, series)`` (``alpha`` may be per series).
     """
-    r = np.where(alpha < 1e-6, np.inf, 1.0 / np.maximum(alpha, 1e-6))
-    r = np.broadcast_to(r, mean.shape)
-    hi = _nb_cdf(y, mean, r)
-    lo = np.clip(hi - _nb_pmf(y, mean, r), 0.0, 1.0)
+    r = np.broadcast_to(size_from_alpha(alpha, np.inf), mean.shape)
+    hi = nb_cdf(y, mean, r)
+    lo = np.clip(hi - nb_pmf(y, mean, r), 0.0, 1.0)
     return hi, np.where(y > 0, lo, 0.0)
-
-
-def _safe_solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
-    try:
-        return np.linalg.solve(A, b)
-    except np.linalg.LinAlgError:
-        return np.full(b.shape, np.nan)

@@ -10,7 +10,7 @@ Biometrics 43:671–681; Marshall 1991, Applied Statistics 40:283–294):
   Poisson with rate ``θ_i``, and the rates vary between units as a gamma distribution with mean
   ``m`` and shape ``a`` — so the calls are negative binomial across units;
 * ``m`` and ``a`` come from the method of moments across units: with equal exposures exactly
-  :func:`predgov.forecast.base.nb_size_moments` of the unit totals (the package's one NB moment
+  :func:`predgov.stats.nb_size_moments` of the unit totals (the package's one NB moment
   estimator, reused here); with unequal exposures Marshall's weighted moments
   ``m = Σy/Σe``, ``s² = n/(n−1) · Σ e_i (y_i/e_i − m)² / Σe``,
   ``Var θ = s² − m/ē`` (``ē = Σe/n``), ``a = m² / Var θ`` — which equals the former when the
@@ -31,10 +31,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from predgov.forecast.base import nb_size_moments
+from predgov.stats import MIN_SIZE, nb_size_moments
 
-#: Smallest gamma shape used, as in :func:`predgov.forecast.base.nb_size_moments`.
-MIN_SIZE = 0.05
+__all__ = ["MIN_SIZE", "Shrunk", "shrink_rates"]
 
 
 class Shrunk(NamedTuple):

@@ -21,6 +21,7 @@ Detection quality is measured with :mod:`predgov.warn.evaluate` (outbreak inject
 calibration on outbreak-free series, POD / false alarms per series-year / delay / PPV).
 """
 
+from predgov.warn.baseline import Baseline, BaselineCache, fit_baseline, one_step_forecast
 from predgov.warn.cusum import nb_cusum
 from predgov.warn.detect import DEFAULT, DETECTORS, Detector, detect
 from predgov.warn.ears import ears
@@ -36,7 +37,7 @@ from predgov.warn.evaluate import (
     smooth_baseline,
     sweep,
 )
-from predgov.warn.exceedance import exceedance, one_step_forecast
+from predgov.warn.exceedance import exceedance
 from predgov.warn.expected import expected_counts
 from predgov.warn.farrington import farrington
 from predgov.warn.trend import trend
@@ -49,6 +50,8 @@ except ImportError:  # pragma: no cover - until alerts.py exists
 __all__ = [
     "DEFAULT",
     "DETECTORS",
+    "Baseline",
+    "BaselineCache",
     "Detector",
     "alerts",
     "calibrate",
@@ -60,6 +63,7 @@ __all__ = [
     "exceedance",
     "expected_counts",
     "farrington",
+    "fit_baseline",
     "inject_outbreaks",
     "nb_baseline",
     "nb_cusum",

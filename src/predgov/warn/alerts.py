@@ -79,6 +79,14 @@ import pandas as pd
 import xarray as xr
 
 from predgov.data.cube import counts_of
+from predgov.data.suppress import (
+    ATTR_MIN_COUNT,
+    ATTR_N_SUPPRESSED,
+    SUPPRESSED_COLUMN,
+    format_table,
+    publishable_counts,
+    small_cell_mask,
+)
 from predgov.data.taxonomy import Taxonomy, load_taxonomy
 
 #: Severity levels, most urgent first (the sort order of the alert table).
@@ -590,7 +598,7 @@ def publishable(
     """Copy of an alert table safe to publish: small counts and what they can be derived from.
 
     ``observed`` and ``expected`` between 0 (exclusive) and ``min_count`` are withheld (rule of
-    :mod:`predgov.viz.suppress`; zeros are published). Where either is withheld, the columns
+    :mod:`predgov.data.suppress`; zeros are published). Where either is withheld, the columns
     derived from them are withheld too: ``ratio`` (``observed ÷ ratio`` would give ``expected``
     back, ``ratio × expected`` the observed count) and ``margin``, and the explanations say
     "above the expected level" without the multiple. Other columns are kept.
@@ -603,9 +611,10 @@ def publishable(
         Smallest published count; 1 withholds nothing.
     numbers
         False (default): a table to print, with ``"<5"`` for withheld counts, ``"suppressed"``
-        for a withheld ratio and ``"–"`` for an unknown one (:func:`predgov.viz.format_table`).
+        for a withheld ratio and ``"–"`` for an unknown one
+        (:func:`predgov.data.suppress.format_table`).
         True: a machine-readable table (for CSV) with plain numbers, withheld cells empty (NA)
-        and a ``suppressed`` column naming them (:func:`predgov.viz.suppress.publishable_counts`).
+        and a ``suppressed`` column naming them (:func:`predgov.data.suppress.publishable_counts`).
 
     Examples
     --------
@@ -630,15 +639,6 @@ def publishable(
     1        40      12.0   3.33
     2        12       NaN    NaN           expected;ratio;margin
     """
-    from predgov.viz.suppress import (
-        ATTR_MIN_COUNT,
-        ATTR_N_SUPPRESSED,
-        SUPPRESSED_COLUMN,
-        format_table,
-        publishable_counts,
-        small_cell_mask,
-    )
-
     counts = [c for c in ("observed", "expected") if c in alerts_df]
     derived = {c: counts for c in ("ratio", "margin") if c in alerts_df}
     if numbers:

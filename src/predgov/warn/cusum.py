@@ -1,9 +1,10 @@
 """Negative-binomial CUSUM on counts against a rolling expected level (no look-ahead).
 
-For each series the in-control mean ``mu0`` and NB size ``r`` at time ``t`` come from
-:func:`predgov.warn.exceedance.one_step_forecast` (recent level x weekday profile, guard band),
-or from a forecaster (``expected=``, ``size=``). The out-of-control mean is a shift of ``delta``
-standard deviations, ``mu1 = mu0 + delta * sd0``. The CUSUM of the log-likelihood ratios
+For each series the in-control mean ``mu0`` and NB size ``r`` at time ``t`` come from a baseline
+(:mod:`predgov.warn.baseline`: the recent level x weekday profile, the calendar-aware model, or
+a forecaster's one-step means, ``expected=``, ``size=``). The out-of-control mean is a shift
+of ``delta`` standard deviations, ``mu1 = mu0 + delta * sd0``. The CUSUM of the log-likelihood
+ratios
 
 ``S_t = max(0, S_{t-1} + log NB(y_t | mu1, r) - log NB(y_t | mu0, r))``
 
@@ -17,31 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from predgov.warn._common import POISSON_SIZE
-from predgov.warn.exceedance import _size_from_errors, baseline_forecast
+from predgov.stats.nb import nb_llr
+from predgov.warn.baseline import Baseline, BaselineCache, fit_baseline
 
-
-def nb_llr(
-    y: np.ndarray, mu0: np.ndarray, mu1: np.ndarray, size: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Slope ``a`` and intercept ``c`` of the NB log-likelihood ratio ``a * y + c`` (shared
-    size), with the Poisson limit for huge sizes.
-
-    Examples
-    --------
-    >>> a, c = nb_llr(np.array(3.0), np.array(1.0), np.array(2.0), np.array(1e9))
-    >>> bool(np.isclose(a * 3 + c, 3 * np.log(2) - 1))
-    True
-    """
-    mu0 = np.maximum(np.asarray(mu0, dtype=np.float64), 1e-9)
-    mu1 = np.maximum(np.asarray(mu1, dtype=np.float64), mu0)
-    r = np.asarray(size, dtype=np.float64)
-    r = np.where(np.isfinite(r), np.minimum(r, POISSON_SIZE), POISSON_SIZE)
-    poisson = r >= POISSON_SIZE
-    shrink = np.where(poisson, 0.0, np.log1p((mu1 - mu0) / (mu0 + r)))
-    a = np.log(mu1 / mu0) - shrink
-    c = np.where(poisson, -(mu1 - mu0), -r * shrink)
-    return a, c
+__all__ = ["cusum_path", "nb_cusum", "nb_llr"]
 
 
 def cusum_path(llr: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
@@ -91,13 +71,14 @@ def nb_cusum(
     level_window: int | None = None,
     expected: np.ndarray | None = None,
     size: np.ndarray | None = None,
-    baseline: str = "level",
+    baseline: str | Baseline = "level",
     city: str | None = None,
     regressors: Any = None,
     groups: np.ndarray | None = None,
     model: dict[str, Any] | None = None,
     start: object = None,
     end: object = None,
+    cache: BaselineCache | None = None,
 ) -> dict[str, np.ndarray]:
     """Negative-binomial CUSUM with reset after alarm.
 
@@ -114,7 +95,8 @@ def nb_cusum(
     expected, size
         A forecaster's one-step means and NB sizes instead of the internal forecast.
     baseline
-        Where ``mu0`` and the size come from when ``expected`` is not given: ``"level"``
+        Where ``mu0`` and the size come from when ``expected`` is not given (or a fitted
+        :class:`~predgov.warn.baseline.Baseline`): ``"level"``
         (:func:`~predgov.warn.exceedance.one_step_forecast`: recent level x weekday profile)
         or ``"calendar"`` (:func:`~predgov.warn.expected.expected_counts`: NB GLM with weekday,
         yearly, calendar and exogenous terms refitted weekly on the past, pooled over
@@ -125,6 +107,8 @@ def nb_cusum(
         calendar shape), and further :func:`~predgov.warn.expected.expected_counts` options.
     start, end
         Periods to score (the calendar baseline is only fitted for those and a warm-up).
+    cache
+        A :class:`~predgov.warn.baseline.BaselineCache` the caller keeps between detectors.
 
     Returns
     -------
@@ -144,18 +128,13 @@ def nb_cusum(
     """
     x = np.asarray(values, dtype=np.float64)
     h = float(h if threshold is None else threshold)
-    if expected is None:
-        mu0, r = baseline_forecast(
-            x, time, freq, baseline, level_window=level_window, guard=guard, city=city,
-            regressors=regressors, groups=groups, model=model, start=start, end=end,
-        )  # fmt: skip
-    else:
-        mu0 = np.broadcast_to(np.asarray(expected, dtype=np.float64), x.shape)
-        r = _size_from_errors(x, mu0, freq) if size is None else size
-        r = np.broadcast_to(np.asarray(r, dtype=np.float64), x.shape)
+    fitted = fit_baseline(x, time, freq, baseline, expected=expected, size=size,
+                          level_window=level_window, guard=guard, city=city, regressors=regressors,
+                          groups=groups, model=model, start=start, end=end, cache=cache)
+    mu0, r = fitted.expected, fitted.size
     sd0 = np.sqrt(mu0 + mu0**2 / r)
     mu1 = mu0 + delta * np.maximum(sd0, 0.5)
-    a, c = nb_llr(x, mu0, mu1, r)
+    a, c = nb_llr(mu0, mu1, r)
     llr = a * x + c
     score, _ = cusum_path(llr, h)
     # Count that would make S cross h now: S_prev + a*y + c > h.

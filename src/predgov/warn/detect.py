@@ -33,7 +33,8 @@ import pandas as pd
 import xarray as xr
 
 from predgov.forecast.base import as_counts as validated_counts
-from predgov.warn._common import as_counts, infer_freq, quiet_series, resolve_range, stack
+from predgov.warn._common import as_counts, freq_of, quiet_series, resolve_range, stack
+from predgov.warn.baseline import BaselineCache
 from predgov.warn.cusum import nb_cusum
 from predgov.warn.ears import ears
 from predgov.warn.exceedance import exceedance
@@ -280,7 +281,7 @@ def run_detector(
 
 
 #: Parameters only detectors with an expected-count model take (others ignore them).
-MODEL_KEYS = ("city", "regressors", "groups")
+MODEL_KEYS = ("city", "regressors", "groups", "cache")
 
 
 def series_groups(stacked, pool: str | None) -> np.ndarray | None:
@@ -293,17 +294,16 @@ def series_groups(stacked, pool: str | None) -> np.ndarray | None:
     >>> series_groups(stack(da), "category").tolist()
     [0, 1, 0, 1]
     """
-    if pool is None or pool not in stacked.series_dims:
-        return None
-    shape = stacked.series_shape
-    axis = stacked.series_dims.index(pool)
-    ids = np.indices(shape)[axis]
-    return ids.reshape(-1)
+    return None if pool is None else stacked.layout.positions(pool)
 
 
-def model_params(stacked, city: str | None, regressors: Any, pool: str | None) -> dict[str, Any]:
-    """``city``, ``regressors`` and ``groups`` keywords for the calendar expected-count model."""
-    out: dict[str, Any] = {}
+def model_params(
+    stacked, city: str | None, regressors: Any, pool: str | None,
+    cache: BaselineCache | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """``city``, ``regressors``, ``groups`` and ``cache`` keywords for the calendar
+    expected-count model."""
+    out: dict[str, Any] = {} if cache is None else {"cache": cache}
     if city is not None:
         out["city"] = city
     if regressors is not None:
@@ -323,6 +323,7 @@ def detect(
     city: str | None = None,
     regressors: Any = None,
     pool: str | None = "category",
+    cache: BaselineCache | None = None,
     **params: Any,
 ) -> xr.Dataset:
     """Score every (time, series) cell of a cube with one detector, without look-ahead.
@@ -349,6 +350,9 @@ def detect(
         a calendar shape (pooled fit; default "category"). Neither ``city`` nor
         ``regressors``: trend, weekday and yearly Fourier terms only. Ignored by the other
         detectors.
+    cache
+        A :class:`~predgov.warn.baseline.BaselineCache` the caller keeps, so that detectors
+        scoring the same counts with the calendar baseline fit it once.
     **params
         Detector parameters (see each detector's function), e.g. ``threshold=``, ``alpha=``.
         ``expected`` / ``size`` / ``upper`` for "exceedance" and "nb_cusum" may be DataArrays
@@ -372,13 +376,13 @@ def detect(
     """
     da = as_counts(counts)
     check_counts(da)
-    freq = infer_freq(da if "freq" in da.attrs else counts)
+    freq = freq_of(da, counts if isinstance(counts, xr.Dataset) else None)
     name, merged = resolve_method(method, freq)
     merged.update(params)
     stacked = stack(da)
     time = np.asarray(da["time"].values)
     call = {k: _as_array(v, stacked) for k, v in merged.items()}
-    call.update(model_params(stacked, city, regressors, pool))
+    call.update(model_params(stacked, city, regressors, pool, cache))
     res = run_detector(name, stacked.values, time, freq, call, start, end)
     nothing = _warn_if_nothing_scored(
         res, stacked.values, time, name, freq, _scalars(merged), start, end

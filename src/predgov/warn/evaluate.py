@@ -47,15 +47,17 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from predgov.stats.nb import moment_alpha, size_from_alpha
 from predgov.warn._common import (
     as_counts,
     day_of_week,
-    infer_freq,
+    freq_of,
     period_days,
     periods_per_year,
     resolve_range,
     stack,
 )
+from predgov.warn.baseline import BaselineCache
 from predgov.warn.cusum import cusum_path
 from predgov.warn.detect import DETECTORS, model_params, resolve_method, run_detector
 
@@ -133,9 +135,7 @@ def nb_size_by_moments(counts: np.ndarray, expected: np.ndarray) -> np.ndarray:
     a = np.where(ok, (y - mu) ** 2, 0.0).sum(0)
     b = np.where(ok, mu, 0.0).sum(0)
     c = np.where(ok, mu**2, 0.0).sum(0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        inv = np.clip((a - b) / c, 1e-4, 10.0)
-    return np.where(np.isfinite(inv), 1.0 / inv, 1e4)
+    return size_from_alpha(moment_alpha(a, b, c, lower=1e-4))
 
 
 def demo_baseline(city: xr.Dataset) -> xr.Dataset:
@@ -147,7 +147,7 @@ def demo_baseline(city: xr.Dataset) -> xr.Dataset:
     size = nb_size_by_moments(stack(counts).values, stack(city["expected"]).values)
     out = xr.Dataset({"counts": counts, "expected": city["expected"]})
     out["size"] = stack(counts).unstack_series(size)
-    out.attrs.update(freq=infer_freq(city), seed=city.attrs.get("seed", -1))
+    out.attrs.update(freq=freq_of(city), seed=city.attrs.get("seed", -1))
     return out
 
 
@@ -155,7 +155,7 @@ def smooth_baseline(counts: xr.Dataset | xr.DataArray, window: int = 29) -> xr.D
     """A baseline for injecting into real series: centred rolling mean x weekday profile
     (uses the future; only for building test data, never inside a detector) and NB size."""
     da = as_counts(counts)
-    freq = infer_freq(counts)
+    freq = freq_of(counts)
     stacked = stack(da)
     y = stacked.values
     frame = pd.DataFrame(y)
@@ -298,7 +298,7 @@ def inject_outbreaks(
             t += int(rng.integers(gap[0], gap[1] + 1))
     out_counts = stacked.unstack(y if np.isnan(y).any() else y.astype(np.int64), name="counts")
     out_counts.attrs.update(counts.attrs)
-    out_counts.attrs["freq"] = infer_freq(baseline)
+    out_counts.attrs["freq"] = freq_of(baseline)
     cube = xr.Dataset({"counts": out_counts}, attrs={"freq": out_counts.attrs["freq"]})
     table = pd.DataFrame(rows, columns=OUTBREAK_COLUMNS)
     return cube, table
@@ -442,17 +442,18 @@ def run(
     city: str | None = None,
     regressors: Any = None,
     pool: str | None = "category",
+    cache: BaselineCache | None = None,
     **params: Any,
 ) -> Scored:
     """Run a detector for evaluation (keeps what a threshold sweep needs); ``city``,
-    ``regressors`` and ``pool`` as for :func:`~predgov.warn.detect`."""
+    ``regressors``, ``pool`` and ``cache`` as for :func:`~predgov.warn.detect`."""
     da = as_counts(counts)
-    freq = infer_freq(da if "freq" in da.attrs else counts)
+    freq = freq_of(da, counts if isinstance(counts, xr.Dataset) else None)
     name, merged = resolve_method(method, freq)
     merged.update(params)
     stacked = stack(da)
     time = np.asarray(da["time"].values)
-    merged.update(model_params(stacked, city, regressors, pool))
+    merged.update(model_params(stacked, city, regressors, pool, cache))
     raw = run_detector(name, stacked.values, time, freq, merged, start, end)
     i0, i1 = resolve_range(time, start, end)
     base = np.asarray(raw["threshold"])
@@ -607,11 +608,13 @@ def evaluate(
         ``test``.
     """
     rows = []
+    cache = BaselineCache()  # detectors with the calendar baseline share its fits on a cube
     for method in methods:
         extra = (params or {}).get(method, {})
         scored_test = run(
-            test, method, start=start, end=end, city=city, regressors=test_regressors, **extra
-        )
+            test, method, start=start, end=end, city=city, regressors=test_regressors,
+            cache=cache, **extra,
+        )  # fmt: skip
         if thresholds is not None and method in thresholds:
             h = float(thresholds[method])
             fa_train = math.nan
@@ -621,7 +624,7 @@ def evaluate(
         else:
             scored_train = run(
                 train, method, start=start, end=end, city=city, regressors=train_regressors,
-                **extra,
+                cache=cache, **extra,
             )  # fmt: skip
             h = calibrate(scored_train, fa_budget)
             fa_train = scored_train.false_alarm_rate(h)

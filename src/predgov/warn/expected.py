@@ -70,30 +70,26 @@ misses inflate the error moments).
 from __future__ import annotations
 
 import math
-from contextlib import nullcontext
 from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from predgov.data.calendar import (
     SPRING_FESTIVAL_WINDOWS,
+    calendar,
     is_chinese_calendar,
     spring_festival_shares,
 )
+from predgov.data.freq import time_frame
+from predgov.stats.glm import Design, irls, single_thread
+from predgov.stats.nb import POISSON_SIZE, moment_alpha, nb_alpha, nb_llr, size_from_alpha
 from predgov.warn._common import (
-    POISSON_SIZE,
     periods_per_year,
     resolve_range,
     weekly_cycle,
 )
-
-try:  # small matrices: BLAS threads only add overhead
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover - optional
-    threadpool_limits = None
 
 #: Calendar indicator variables with a special meaning (everything else numeric is exogenous).
 CALENDAR_VARS = ("holiday", "makeup_workday", "working_day", "weekend")
@@ -135,37 +131,13 @@ DEVIATION_SCALE = {
 }
 
 
-def _single_thread():
-    return threadpool_limits(1) if threadpool_limits is not None else nullcontext()
-
-
 # ------------------------------------------------------------------------------ regressors
 def _regressor_frame(regressors: Any, time: np.ndarray) -> pd.DataFrame:
     """Regressors as a DataFrame indexed like ``time`` (NaN where missing)."""
     index = pd.DatetimeIndex(np.asarray(time, dtype="datetime64[ns]"))
     if regressors is None:
         return pd.DataFrame(index=index)
-    if isinstance(regressors, xr.DataArray):
-        if regressors.name is None:
-            raise ValueError("a regressor DataArray needs a name")
-        regressors = regressors.to_dataset()
-    if isinstance(regressors, xr.Dataset):
-        bad = [v for v in regressors.data_vars if regressors[v].dims != ("time",)]
-        if bad:
-            raise ValueError(f"regressors must be over ('time',) only; {bad} are not")
-        frame = regressors.to_dataframe()
-    elif isinstance(regressors, pd.DataFrame):
-        frame = regressors
-    elif isinstance(regressors, dict):
-        frame = pd.DataFrame({k: np.asarray(v) for k, v in regressors.items()}, index=index)
-    else:
-        raise TypeError(
-            "regressors must be an xarray Dataset/DataArray, a DataFrame or a dict of arrays, "
-            f"got {type(regressors).__name__}"
-        )
-    frame = frame.copy()
-    frame.index = pd.DatetimeIndex(pd.to_datetime(frame.index)).astype("datetime64[ns]")
-    return frame.reindex(index)
+    return time_frame(regressors, index)
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -264,8 +236,6 @@ def design(
     frame = _regressor_frame(regressors, index.values)
     country = None
     if city is not None:
-        from predgov.data.calendar import calendar
-
         cal_ds = calendar((index[0], index[-1], freq), city)
         country = cal_ds.attrs.get("country")
         cal = cal_ds.to_dataframe()
@@ -347,9 +317,7 @@ def design(
 
 # ------------------------------------------------------------------------------ fitting
 def _nb_irls(
-    X: np.ndarray,
-    XX: np.ndarray,
-    iu: tuple[np.ndarray, np.ndarray],
+    X: Design,
     Y: np.ndarray,
     weight: np.ndarray,
     beta: np.ndarray,
@@ -359,47 +327,11 @@ def _nb_irls(
     offset: np.ndarray | None = None,
     tol: float = 1e-5,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Penalised NB IRLS (log link, known size) for many series sharing ``X (n, p)``.
-
-    ``Y (n, S)``; ``weight (n, S)`` prior weights (0 = unobserved / excluded); ``beta (S, p)``
-    start; ``penalty (p,)`` ridge precisions; ``inv_size (S,)`` NB 1/size.
-    """
-    p = X.shape[1]
-    S = Y.shape[1]
-    pen = np.diag(penalty)[None]
-    off = 0.0 if offset is None else offset
-    for _ in range(max_iter):
-        lin = X @ beta.T
-        eta = np.clip(lin + off, -30.0, 20.0)
-        mu = np.exp(eta)
-        W = weight * mu / (1.0 + mu * inv_size[None, :])
-        z = lin + (Y - mu) / mu
-        A = np.empty((S, p, p))
-        half = (XX @ W).T
-        A[:, iu[0], iu[1]] = half
-        A[:, iu[1], iu[0]] = half
-        A += pen
-        rhs = (X.T @ (W * z)).T
-        try:
-            new = np.linalg.solve(A, rhs[..., None])[..., 0]
-        except np.linalg.LinAlgError:  # pragma: no cover - penalty keeps A definite
-            new = np.linalg.lstsq(A.sum(0), rhs.sum(0), rcond=None)[0][None].repeat(S, 0)
-        step = np.max(np.abs(new - beta))
-        beta = new
-        if step < tol:
-            break
-    mu = np.exp(np.clip(X @ beta.T + off, -30.0, 20.0))
-    return beta, mu
-
-
-def _inv_size_moments(Y, mu, weight, n_params) -> np.ndarray:
-    """NB 1/size by moments: ``sum w ((y - mu)^2 - mu) / sum w mu^2`` (dof-corrected)."""
-    n = (weight > 0).sum(0)
-    a = np.sum(weight * ((Y - mu) ** 2 - mu), axis=0)
-    c = np.sum(weight * mu**2, axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        inv = a / c * n / np.maximum(n - n_params, 1.0)
-    return np.clip(np.where(np.isfinite(inv), inv, 0.0), 0.0, 10.0)
+    """Penalised NB IRLS (log link, known size ``1 / inv_size`` per series) for many series
+    sharing a design (:func:`predgov.stats.glm.irls`); returns coefficients and means."""
+    fit = irls(X, Y, alpha=inv_size, weights=weight, offset=offset, penalty=penalty, start=beta,
+               max_iter=max_iter, tol=tol, eta_bounds=(-30.0, 20.0))  # fmt: skip
+    return fit.coef, fit.mean
 
 
 def anscombe(y: np.ndarray, mu: np.ndarray, inv_size: np.ndarray) -> np.ndarray:
@@ -434,9 +366,7 @@ def _group_of(name: str) -> str:
 
 
 def _fit_block(
-    Xk: np.ndarray,
-    XX: np.ndarray,
-    iuk: tuple[np.ndarray, np.ndarray],
+    Xk: Design,
     y: np.ndarray,
     penalty: np.ndarray,
     offset: np.ndarray | None,
@@ -460,7 +390,7 @@ def _fit_block(
     if not ok.any():
         return None
     S, p_all = y.shape[1], keep.size
-    pk = Xk.shape[1]
+    pk = Xk.n_columns
     beta = np.zeros((S, pk))
     off = np.zeros(Y.shape) if offset is None else np.where(obs, offset, 0.0)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -473,14 +403,14 @@ def _fit_block(
         beta[good] = warm[good]
     Yk, wk, bk, ok_off = Y[:, ok], w[:, ok], beta[ok], off[:, ok]
     inv = np.zeros(Yk.shape[1])
-    bk, mu = _nb_irls(Xk, XX, iuk, Yk, wk, bk, penalty, inv, max_iter, ok_off)
-    inv = _inv_size_moments(Yk, mu, wk, pk)
+    bk, mu = _nb_irls(Xk, Yk, wk, bk, penalty, inv, max_iter, ok_off)
+    inv = nb_alpha(Yk, mu, weights=wk, n_params=pk)
     if reweight is not None:
         s = anscombe(Yk, mu, inv)
         down = 0.0 if exclude else 1.0 / np.square(s)
         wk = np.where((s > reweight) & (wk > 0), down, wk)
-    bk, mu = _nb_irls(Xk, XX, iuk, Yk, wk, bk, penalty, inv, max_iter, ok_off)
-    inv = _inv_size_moments(Yk, mu, wk, pk)
+    bk, mu = _nb_irls(Xk, Yk, wk, bk, penalty, inv, max_iter, ok_off)
+    inv = nb_alpha(Yk, mu, weights=wk, n_params=pk)
     full = np.full((S, p_all), np.nan) if prev is None or prev.shape != (S, p_all) else prev
     full[np.ix_(ok, keep)] = bk
     full[np.ix_(ok, ~keep)] = 0.0
@@ -620,7 +550,7 @@ def expected_counts(
         feedback_dispersion,
     )  # fmt: skip
     mu_raw = online.mu_raw
-    with _single_thread():
+    with single_thread():
         for t0 in range(first, i1, refit):
             hi = t0 - guard
             lo = 0 if max_history is None else max(0, hi - int(max_history))
@@ -635,20 +565,16 @@ def expected_counts(
             keep[0] = True
             Xk = X[rows][:, keep]
             Xp = X[t0 : min(t0 + refit, T)][:, keep]
-            iuk = np.triu_indices(Xk.shape[1])
-            XX = np.ascontiguousarray((Xk[:, iuk[0]] * Xk[:, iuk[1]]).T)
             fit = partial(
-                _fit_block, Xk, XX, iuk, keep=keep, n_min=n_min, reweight=reweight,
+                _fit_block, Design(Xk), keep=keep, n_min=n_min, reweight=reweight,
                 max_iter=max_iter, exclude=exclude,
             )  # fmt: skip
             ts = slice(t0, min(t0 + refit, T))
             if pooled:
                 dev_keep = keep & dev_cols
                 Xd = X[rows][:, dev_keep]
-                iud = np.triu_indices(Xd.shape[1])
-                XXd = np.ascontiguousarray((Xd[:, iud[0]] * Xd[:, iud[1]]).T)
                 fit_dev = partial(
-                    _fit_block, Xd, XXd, iud, keep=dev_keep, n_min=n_min, reweight=reweight,
+                    _fit_block, Design(Xd), keep=dev_keep, n_min=n_min, reweight=reweight,
                     max_iter=max_iter, exclude=exclude,
                 )  # fmt: skip
                 xg_rows = group_totals(x_fit[rows]) if feedback is not None else xg[rows]
@@ -681,9 +607,7 @@ def expected_counts(
         online.advance(T)
 
     mu0, size = online.mu0, online.size
-    inv_fit_safe = np.where(np.isfinite(online.inv_fit), online.inv_fit, 0.0)
-    with np.errstate(divide="ignore"):
-        fitted = np.where(inv_fit_safe > 1.0 / POISSON_SIZE, 1.0 / inv_fit_safe, POISSON_SIZE)
+    fitted = size_from_alpha(online.inv_fit)
     fitted = np.where(np.isfinite(mu0), fitted, np.nan)
     chosen = fitted if dispersion == "fit" else size
     return {
@@ -756,11 +680,8 @@ class _Online:
         m = np.where(ok, self.mu0[lo:t], 0.0)
         a = np.where(ok, e2, 0.0).sum(0)
         b, c, k = m.sum(0), (m**2).sum(0), ok.sum(0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            inv_oos = np.clip((a - b) / c, 0.0, 10.0)
-        inv_size = np.where((k >= 28) & (c > 0), np.maximum(inv_oos, inv), inv)
-        with np.errstate(divide="ignore"):
-            r = np.where(inv_size > 1.0 / POISSON_SIZE, 1.0 / inv_size, POISSON_SIZE)
+        inv_oos = moment_alpha(a, b, c)
+        r = size_from_alpha(np.where((k >= 28) & (c > 0), np.maximum(inv_oos, inv), inv))
         self.size[t] = np.where(np.isfinite(mu), r, np.nan)
         # this period's error, for later periods
         z = anscombe(x, raw, inv)
@@ -773,12 +694,10 @@ class _Online:
             self._feedback(t, x, mu, self.size[t], usable)
 
     def _feedback(self, t, x, mu, r, usable) -> None:
-        from predgov.warn.cusum import nb_llr
-
         mu_s = np.where(usable, mu, 1.0)
         r_s = np.where(usable, r, POISSON_SIZE)
         sd0 = np.sqrt(mu_s + mu_s**2 / r_s)
-        a, c = nb_llr(x, mu_s, mu_s + self.delta * np.maximum(sd0, 0.5), r_s)
+        a, c = nb_llr(mu_s, mu_s + self.delta * np.maximum(sd0, 0.5), r_s)
         llr = np.where(usable, a * np.where(usable, x, 0.0) + c, 0.0)
         new = np.maximum(0.0, self.state + llr)
         self.run_start = np.where(new <= 0, -1, np.where(self.state <= 0, t, self.run_start))

@@ -26,38 +26,29 @@ model is fitted to the history of every series at once:
 Score: ``-log10 P(Y >= y)`` under that negative binomial, so that ``score > -log10(alpha)`` is
 the same as ``y`` above the quantile, and a threshold sweep needs no refit.
 
-IRLS is vectorised across series: one design matrix per fit origin, per-series weights and
-column masks, and one batched ``numpy.linalg.solve`` per iteration.
+IRLS is vectorised across series (:func:`predgov.stats.glm.irls`): one design matrix per fit
+origin, per-series weights and column masks, and one batched ``numpy.linalg.solve`` per
+iteration.
 """
 
 from __future__ import annotations
 
 import math
-from contextlib import nullcontext
 
 import numpy as np
 from scipy import stats
 
+from predgov.stats.glm import Design, irls, single_thread
 from predgov.warn._common import (
     day_of_week,
     lagged_sum,
-    nb_quantile,
-    nb_size,
+    nb_ppf,
     periods_per_year,
     resolve_range,
+    size_from_phi,
     surprise,
     weekly_cycle,
 )
-
-try:  # small matrices: BLAS threads only add overhead (5x slower on a busy 2-core machine)
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover - optional
-    threadpool_limits = None
-
-
-def _single_thread():
-    return threadpool_limits(1) if threadpool_limits is not None else nullcontext()
-
 
 #: Default half-width ``w`` of the comparable-periods window, per frequency.
 DEFAULT_W = {"D": 7, "W-MON": 3, "MS": 1}
@@ -66,82 +57,25 @@ DEFAULT_STRIDE = {"D": 7, "W-MON": 1, "MS": 1}
 
 
 def _irls(
-    X: np.ndarray,
+    X: np.ndarray | Design,
     Y: np.ndarray,
     weight: np.ndarray,
     colmask: np.ndarray,
     beta: np.ndarray,
-    max_iter: int = 30,
+    max_iter: int = 100,
     tol: float = 1e-6,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Poisson log-link IRLS for many series sharing a design matrix.
+    """Poisson log-link IRLS for many series sharing a design (:func:`predgov.stats.glm.irls`).
 
     ``X (n, p)``; ``Y (n, S)`` with zeros where unobserved; ``weight (n, S)`` prior weights
     (0 = unobserved); ``colmask (S, p)`` which columns each series uses; ``beta (S, p)`` start.
     Returns ``beta``, fitted ``mu (n, S)``, the inverse information ``(S, p, p)`` and whether
-    each series converged (its fitted means moved less than ``tol`` in the last iteration).
+    each series converged (its fitted means moved less than ``tol``, relative to ``mu + 0.1``,
+    in its last iteration). A ridge of 1e-9 keeps the systems definite.
     """
-    p = X.shape[1]
-    S = Y.shape[1]
-    iu = np.triu_indices(p)
-    XX = np.ascontiguousarray((X[:, iu[0]] * X[:, iu[1]]).T)  # (p(p+1)/2, n): symmetric half
-
-    def information(W: np.ndarray) -> np.ndarray:
-        A = np.empty((S, p, p))
-        half = (XX @ W).T
-        A[:, iu[0], iu[1]] = half
-        A[:, iu[1], iu[0]] = half
-        return A * outer + fill + ridge
-
-    cm = colmask.astype(np.float64)
-    outer = cm[:, :, None] * cm[:, None, :]
-    fill = np.eye(p)[None] * (1.0 - cm)[:, :, None]
-    ridge = 1e-9 * np.eye(p)[None]
-    beta = beta * cm
-    mu_old = None
-    for _ in range(max_iter):
-        eta = np.clip(X @ beta.T, -30.0, 30.0)
-        mu = np.exp(eta)
-        if mu_old is not None and np.max(np.abs(mu - mu_old) / (mu + 0.1)) < tol:
-            break
-        mu_old = mu
-        W = weight * mu
-        z = eta + (Y - mu) / mu
-        A = information(W)
-        rhs = (X.T @ (W * z)).T * cm
-        beta = _solve(A, rhs)
-    eta = np.clip(X @ beta.T, -30.0, 30.0)
-    mu = np.exp(eta)
-    if mu_old is None:
-        converged = np.ones(S, dtype=bool)
-    else:
-        converged = np.max(np.abs(mu - mu_old) / (mu + 0.1), axis=0) < tol
-    W = weight * mu
-    A = information(W)
-    cov = np.linalg.inv(A + _ridge(A)) * outer
-    return beta, mu, cov, converged
-
-
-def _ridge(A: np.ndarray) -> np.ndarray:
-    """A ridge of 1e-10 times each system's largest diagonal entry.
-
-    The fixed 1e-9 ridge of :func:`_irls` vanishes below float64 resolution when the
-    information entries are ~1e8 (busy series); a series whose counts are all zero in some
-    seasonal levels (heating complaints in summer: the Poisson fit drives those levels to minus
-    infinity) then gives an exactly singular system. This scaled ridge is added only where a
-    system is singular (and to the final inverse, where it is far below rounding otherwise).
-    """
-    diag = np.diagonal(A, axis1=-2, axis2=-1)
-    scale = np.maximum(np.max(np.abs(diag), axis=-1), 1.0)
-    return (1e-10 * scale)[..., None, None] * np.eye(A.shape[-1])
-
-
-def _solve(A: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """``A[s] x[s] = rhs[s]`` for a stack of systems; singular ones get the scaled ridge."""
-    try:
-        return np.linalg.solve(A, rhs[..., None])[..., 0]
-    except np.linalg.LinAlgError:
-        return np.linalg.solve(A + _ridge(A), rhs[..., None])[..., 0]
+    fit = irls(X, Y, weights=weight, mask=colmask, start=beta, penalty=1e-9, max_iter=max_iter,
+               tol=tol, criterion="mean", covariance=True)  # fmt: skip
+    return fit.coef, fit.mean, fit.cov, fit.converged
 
 
 def _dispersion(Y, mu, weight, observed, n_params) -> np.ndarray:
@@ -233,6 +167,7 @@ def _fit_path(
             d = np.mod(t0 - rows, P)
             rows = rows[np.minimum(d, P - d) <= w + 0.5]
         X, names = _design(t0, rows, P, w, no_periods, dow)
+        XD = Design(X)  # column-pair products shared by the fits at this origin
         p = X.shape[1]
         obs = observed_all[rows]
         Y = np.where(obs, x[rows], 0.0)
@@ -252,12 +187,12 @@ def _fit_path(
         if beta_store is not None and names_prev == names:
             warm = np.isfinite(beta_store[ok]).all(axis=1)
             beta[warm] = beta_store[ok][warm]
-        beta, mu, cov, conv = _irls(X, Yk, obsk, colmask, beta, max_iter)
+        beta, mu, cov, conv = _irls(XD, Yk, obsk, colmask, beta, max_iter)
         weight = obsk
         if reweight:
             phi = _dispersion(Yk, mu, obsk, obsk, colmask.sum(1))
             weight = _anscombe_weights(X, Yk, mu, cov, phi, obsk > 0, weights_threshold)
-            beta, mu, cov, conv = _irls(X, Yk, weight, colmask, beta, max_iter)
+            beta, mu, cov, conv = _irls(XD, Yk, weight, colmask, beta, max_iter)
         # predict t0 .. t0 + stride - 1 (comparable window: level 0)
         ts = np.arange(t0, min(t0 + stride, i1))
         x0 = np.zeros((len(ts), p))
@@ -276,7 +211,7 @@ def _fit_path(
             if drop.any():
                 mask2 = colmask[drop].copy()
                 mask2[:, 1] = False
-                b2, mu2, cov2, c2 = _irls(X, Yk[:, drop], weight[:, drop], mask2, beta[drop],
+                b2, mu2, cov2, c2 = _irls(XD, Yk[:, drop], weight[:, drop], mask2, beta[drop],
                                           max_iter)  # fmt: skip
                 beta[drop], mu[:, drop], cov[drop], conv[drop] = b2, mu2, cov2, c2
                 colmask[drop] = mask2
@@ -360,7 +295,7 @@ def farrington(
     stride: int | None = None,
     start: object = None,
     end: object = None,
-    max_iter: int = 30,
+    max_iter: int = 100,
 ) -> dict[str, np.ndarray]:
     """Farrington-flexible (Noufaily) scores of every series.
 
@@ -396,7 +331,10 @@ def farrington(
     start, end
         Only score periods in this range (time stamps or None); others are NaN.
     max_iter
-        IRLS iterations per fit.
+        Most IRLS iterations per fit (a series stops once it has converged). A seasonal series
+        with no counts at all in some comparable periods (heating in summer) separates: its
+        coefficients drift towards minus infinity, and the fitted means settle only after about
+        50 iterations; with fewer, the fit counts as not converged and gives no baseline.
 
     Returns
     -------
@@ -430,14 +368,14 @@ def farrington(
     i0, i1 = resolve_range(time, start, end)
     h = -math.log10(alpha) if threshold is None else float(threshold)
 
-    with _single_thread():
+    with single_thread():
         mu0, phi_out = _fit_path(
             x, P, w, guard, stride, no_periods, dow, range(i0, i1, stride), i1,
             b=b, min_years=min_years, trend=trend, p_trend=p_trend, reweight=reweight,
             weights_threshold=weights_threshold, max_iter=max_iter,
         )  # fmt: skip
 
-    size = nb_size(mu0, phi_out)
+    size = size_from_phi(mu0, phi_out)
     score = np.where(np.isnan(x), np.nan, surprise(x, mu0, size))
     thr = np.full((T, S), h)
     if limit54 is not None:
@@ -448,7 +386,7 @@ def farrington(
         "score": score,
         "threshold": thr,
         "expected": mu0,
-        "upper": nb_quantile(1.0 - 10.0**-h, mu0, size),
+        "upper": nb_ppf(1.0 - 10.0**-h, mu0, size),
         "phi": phi_out,
     }
     if squeeze:

@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from predgov.warn._common import POISSON_SIZE, lagged_sum, lagged_windows, weekly_cycle
-from predgov.warn.exceedance import one_step_forecast
+from predgov.warn._common import lagged_windows, rolling_size, weekly_cycle
+from predgov.warn.baseline import one_step_forecast
 
 #: Default window per frequency (periods): 4 weeks of days, 13 weeks, 12 months.
 TREND_WINDOW = {"D": 28, "W-MON": 13, "MS": 12}
@@ -109,9 +109,4 @@ def _size_from_differences(x: np.ndarray, lag: int, n: int = 112) -> np.ndarray:
     half_sq = (x - prev) ** 2 / 2.0
     mid = (x + prev) / 2.0
     ok = np.isfinite(half_sq)
-    a, k = lagged_sum(np.where(ok, half_sq, np.nan), n, 1)
-    b, _ = lagged_sum(np.where(ok, mid, np.nan), n, 1)
-    c, _ = lagged_sum(np.where(ok, mid**2, np.nan), n, 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        inv = np.where((k >= 5) & (c > 0), np.clip((a - b) / c, 0.0, 10.0), 0.0)
-        return np.where(inv > 1.0 / POISSON_SIZE, 1.0 / inv, POISSON_SIZE)
+    return rolling_size(half_sq, np.where(ok, mid, np.nan), np.where(ok, mid**2, np.nan), n)
