@@ -14,8 +14,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+# The reactive demo, then a small heating_prep comparison (history hotspot vs random vs oracle,
+# 1/200 of the city, 3 seeds, 2 budgets: about 20 s) in a second run directory.
 demo: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/predgov
+	MPLBACKEND=Agg $(BIN)/predgov +experiment=heating_prep sim.scale=0.005 'sim.seeds=[0,1,2]' \
+		'sim.budgets=[250000.0,500000.0]'
 
 test: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m pytest

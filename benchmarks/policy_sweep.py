@@ -6,17 +6,19 @@ evaluated on the heating season that follows (15 Nov - 5 Apr, Qingdao's season) 
 reactive city with the same seed (``predgov.sim.experiment``: baseline once per seed, common
 random numbers, paired differences of season totals).
 
-Arms (PROVISIONAL: plain estate lists built here until ``predgov.target``'s policies land; the
-lead then swaps in ``Random``, ``HistoryHotspot``, ``HouseholdRisk``, ``Oracle``):
+Arms: the targeting policies of ``predgov.target.policies`` as the ``targeting=`` of
+``PipeFlushing(unit="estate")`` (``predgov.sim.experiment.arms.make_arm``, the same builder as
+the pipeline's experiment stage), deciding on 1 Sep from what the hotline recorded in the
+burn-in season (15 Nov of the year before - 5 Apr), simulated in the same run:
 
-* ``random``: heated estates in a random order (a generator keyed by the run seed);
-* ``history``: heated estates by last season's heating calls per household, from a burn-in
-  baseline run of the previous season (15 Nov 2024 - 5 Apr 2025) with the same seed — what
-  the hotline recorded, no latent state;
-* ``oracle``: heated estates by their true mean clogging (latent state: an upper bound);
-* ``risk`` (household risk model): not built yet, reported as ``nan``.
+* ``random``: estates in a random order (keyed stream of the run seed);
+* ``history``: ``HistoryHotspot``, last season's heating calls per household of each estate;
+* ``risk``: ``HouseholdRisk``, empirical-Bayes rates per covariate cell of the registers;
+* ``forecast``: ``ForecastDriven``, the district forecast shared out by history;
+* ``oracle``: ``Oracle``, true clogging (latent state: an upper bound).
 
-Each arm fills the budget greedily in its order (an estate that would overshoot is skipped).
+Each arm flushes estates in its order until the budget (a share of the heated households x
+200 yuan) is spent (``Intervention`` never spends beyond its budget).
 
 Prints the wall time of the sweep (burn-in runs + every experiment run) on ``--n-jobs``
 processes, the calls averted per arm and budget (mean over seeds with the 95 % bootstrap
@@ -31,7 +33,7 @@ Run::
 
 The last line is ``RESULT sweep_seconds=<s> crn_ratio=<median over arms at the middle budget>
 random_averted=<mean calls averted at the middle budget> history_averted=... oracle_averted=...
-risk_averted=nan``.
+risk_averted=... forecast_averted=...`` (an arm left out with ``--arms`` is ``nan``).
 """
 
 from __future__ import annotations
@@ -49,76 +51,36 @@ from collections.abc import Callable, Sequence  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from predgov.sim import CityModel, PipeFlushing, run_scenario  # noqa: E402
+from predgov.sim import CityModel  # noqa: E402
 from predgov.sim.experiment import compare, run_experiment  # noqa: E402
+from predgov.sim.experiment.arms import make_arm  # noqa: E402
 
 FLUSH_START, FLUSH_END = "09-01", "10-31"
 #: Qingdao's heating season (conf/city/qingdao.yaml).
 SEASON_START, SEASON_END = "11-15", "04-05"
 #: Cost of flushing one household's radiators (yuan; an assumption, as in PipeFlushing's doc).
 UNIT_COST = 200.0
-#: Key of the random arm's generator (with the run seed): independent of the model's streams.
-RANDOM_KEY = 0x52414E44
 
 
-def estate_frame(scale: float, world_seed: int) -> pd.DataFrame:
-    """Heated estates of the city: households and true mean clogging (world state)."""
+def heated_households(scale: float, world_seed: int) -> int:
+    """Households of the centrally heated estates (the register, no latent state)."""
     est = CityModel(scale=scale, world_seed=world_seed, start="2025-09-01",
                     end="2025-09-01").estate_table()  # fmt: skip
-    return est[est["central_heating"]]
+    return int(est.loc[est["central_heating"], "households"].sum())
 
 
-def fill(order: Sequence[int], size: pd.Series, target: float) -> list[int]:
-    """Estates in ``order`` while their households fit in ``target`` (greedy, skipping
-    estates that would overshoot).
-
-    Examples
-    --------
-    >>> fill([2, 0, 1], pd.Series([5, 3, 4]), 7)
-    [2, 1]
-    """
-    chosen, used = [], 0
-    for e in order:
-        if used + size[e] <= target:
-            chosen.append(int(e))
-            used += int(size[e])
-    return chosen
+#: Benchmark arm name -> policy name (``predgov.sim.experiment.arms.POLICIES``).
+ARMS = {"random": "random", "history": "history_hotspot", "oracle": "oracle",
+        "risk": "household_risk", "forecast": "forecast_driven"}  # fmt: skip
 
 
-def burn_in_history(scenario: dict, seeds: Sequence[int], year: int, n_jobs: int
-                    ) -> dict[int, pd.Series]:  # fmt: skip
-    """Heating calls per estate in the previous season, per seed (baseline runs)."""
-    prev = {**scenario, "start": f"{year - 1}-{SEASON_START}", "end": f"{year}-{SEASON_END}"}
-    ds = run_scenario(prev, seeds=list(seeds), n_jobs=n_jobs)
-    calls = ds["estate_calls"].sel(category="heating").sum("week")
-    return {int(s): calls.sel(seed=s).to_series() for s in seeds}
-
-
-def make_arms(est: pd.DataFrame, history: dict[int, pd.Series], start: str, end: str
+def make_arms(start: str, end: str, capacity: int, names: Sequence[str]
               ) -> dict[str, Callable]:  # fmt: skip
-    """The provisional targeting rules as experiment arms ``(budget, seed) -> [PipeFlushing]``."""
-    heated = est.index.to_numpy()
-    size = est["households"]
-    total = float(size.sum())
-    days = len(pd.date_range(start, end))
-
-    def flushing(order: Sequence[int], budget: float) -> list[PipeFlushing]:
-        target = budget * total
-        return [PipeFlushing(fill(order, size, target), start=start, end=end,
-                             capacity_per_day=math.ceil(target / days), unit_cost=UNIT_COST)]
-
-    def random(budget: float, seed: int) -> list[PipeFlushing]:
-        rng = np.random.default_rng([seed, RANDOM_KEY])
-        return flushing(rng.permutation(heated), budget)
-
-    def history_hotspot(budget: float, seed: int) -> list[PipeFlushing]:
-        rate = history[seed].reindex(heated).to_numpy() / size.to_numpy()
-        return flushing(heated[np.argsort(-rate, kind="stable")], budget)
-
-    def oracle(budget: float, seed: int) -> list[PipeFlushing]:
-        return flushing(heated[np.argsort(-est["mean_clog"].to_numpy(), kind="stable")], budget)
-
-    return {"random": random, "history": history_hotspot, "oracle": oracle}
+    """The policies as experiment arms ``(budget in yuan, seed) -> [PipeFlushing]``."""
+    spec = {"flushing": ("PipeFlushing", {"unit": "estate", "start": start, "end": end,
+                                          "capacity": capacity, "unit_cost": UNIT_COST})}
+    return {name: make_arm(ARMS[name], {"category": "heating"}, spec, strict=False)
+            for name in names}  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
@@ -132,34 +94,41 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     p.add_argument("--backend", default="joblib", choices=["serial", "joblib", "dask"])
     p.add_argument("--n-jobs", type=int, default=2)
     p.add_argument("--store", default=None, help="resumable store directory")
+    p.add_argument("--arms", default=",".join(ARMS), help=f"of {list(ARMS)}")
     p.add_argument("--quick", action="store_true",
-                   help="scale 0.01, 3 budgets x 6 seeds, season to 31 Dec")
+                   help="scale 0.01, 3 budgets x 6 seeds, season to 31 Dec")  # fmt: skip
     a = p.parse_args(argv)
     if a.quick:
         a.scale, a.seeds, a.budgets, a.end = 0.01, 6, "0.1,0.2,0.4", f"{a.year}-12-31"
-    budgets = [float(b) for b in a.budgets.split(",")]
+    shares = [float(b) for b in a.budgets.split(",")]
     seeds = list(range(a.seeds))
-    start, flush_end = f"{a.year}-{FLUSH_START}", f"{a.year}-{FLUSH_END}"
+    names = [n.strip() for n in a.arms.split(",")]
+    bad = [n for n in names if n not in ARMS]
+    if bad:
+        p.error(f"--arms: unknown {bad}; choose from {list(ARMS)}")
+    flush_start, flush_end = f"{a.year}-{FLUSH_START}", f"{a.year}-{FLUSH_END}"
+    burn_in = f"{a.year - 1}-{SEASON_START}"  # the season whose calls the policies see
     end = a.end or f"{a.year + 1}-{SEASON_END}"
-    scenario = {"scale": a.scale, "start": start, "end": end}
+    scenario = {"scale": a.scale, "start": burn_in, "end": end}
     window = (f"{a.year}-{SEASON_START}", end)
-    est = estate_frame(a.scale, 0)
-    print(f"heating_prep: scale {a.scale} ({len(est)} heated estates, "
-          f"{int(est['households'].sum())} heated households), {start}..{end}, "
-          f"budgets {budgets} (share of heated households), {len(seeds)} seeds, "
-          f"{a.backend} n_jobs={a.n_jobs} on {os.cpu_count()} cores")  # fmt: skip
+    heated = heated_households(a.scale, 0)
+    budgets = [share * heated * UNIT_COST for share in shares]  # yuan
+    days = len(pd.date_range(flush_start, flush_end))
+    print(f"heating_prep: scale {a.scale} ({heated} heated households), {burn_in}..{end} "
+          f"(burn-in season, flushing {flush_start}..{flush_end}, evaluated {window[0]}.."
+          f"{end}), budgets {shares} of the heated households, {len(seeds)} seeds, arms "
+          f"{names}, {a.backend} n_jobs={a.n_jobs} on {os.cpu_count()} cores")  # fmt: skip
 
     t0 = time.perf_counter()
-    history = burn_in_history({"scale": a.scale}, seeds, a.year, a.n_jobs)
-    t_burn = time.perf_counter() - t0
-    arms = make_arms(est, history, start, flush_end)
+    arms = make_arms(flush_start, flush_end, math.ceil(heated / days), names)
     ds = run_experiment(scenario, arms, budgets, seeds, backend=a.backend, n_jobs=a.n_jobs,
                         store=a.store, sum_over=("district",),
                         outputs=("calls", "problems", "repeat_calls", "rated", "satisfied",
-                                 "intervention_cost"))  # fmt: skip
+                                 "intervention_cost_total"))  # fmt: skip
     seconds = time.perf_counter() - t0
-    runs = len(seeds) * (2 + len(arms) * len(budgets))
-    print(f"sweep: {seconds:.1f} s for {runs} runs (burn-in {t_burn:.1f} s)")
+    runs = len(seeds) * (1 + len(arms) * len(budgets))
+    print(f"sweep: {seconds:.1f} s for {runs} runs")
+    ds = ds.assign_coords(budget=shares)  # report budgets as shares of the heated households
 
     eff = compare(ds, window=window)
     table = pd.DataFrame({
@@ -178,15 +147,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     with pd.option_context("display.width", 140, "display.max_columns", 20,
                            "display.float_format", "{:.1f}".format):
         print(table)
-    mid = budgets[len(budgets) // 2]
+    mid = shares[len(shares) // 2]
     at_mid = eff.sel(budget=mid)
     crn = float(np.median(at_mid["crn_ratio"].values))
     averted = {p: float(at_mid["calls_averted_mean"].sel(policy=p)) for p in arms}
     print(f"middle budget {mid}: CRN ratio per arm "
-          f"{ {p: round(float(at_mid['crn_ratio'].sel(policy=p)), 1) for p in arms} }; "
-          "risk arm not built yet (nan)")  # fmt: skip
+          f"{ {p: round(float(at_mid['crn_ratio'].sel(policy=p)), 1) for p in arms} }")
     result = {"sweep_seconds": seconds, "crn_ratio": crn,
-              **{f"{p}_averted": v for p, v in averted.items()}, "risk_averted": math.nan}
+              **{f"{p}_averted": averted.get(p, math.nan) for p in ARMS}}
     print("RESULT " + " ".join(f"{k}={v:.1f}" for k, v in result.items()))
     return result
 

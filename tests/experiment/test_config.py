@@ -64,7 +64,8 @@ def test_every_data_config_validates(name, brooklyn_noise_path):
         (["warn.calibrate_end=soon"], "warn.calibrate_end"),
         (["sim.scale=2"], "sim.scale"),
         (["sim.processes=[weather]"], "sim.processes"),
-        (["policy.name=oracle"], "policy.name"),
+        (["policy.name=orakel"], "policy.name"),
+        (["policy=oracle"], "policy"),  # a policy needs sim.interventions to target
     ],
 )
 def test_bad_values_fail_naming_the_key(overrides, key):
@@ -75,10 +76,13 @@ def test_bad_values_fail_naming_the_key(overrides, key):
 @pytest.mark.parametrize(
     ("group", "option"),
     [(g.name, p.stem) for g in sorted(conf_dir().iterdir()) if g.is_dir()
-     and g.name in ("forecast", "warn", "sim", "policy", "viz") for p in sorted(g.glob("*.yaml"))],
+     and g.name in ("forecast", "target", "warn", "sim", "policy", "viz")
+     for p in sorted(g.glob("*.yaml"))],
 )
 def test_every_stage_config_validates(group, option):
-    cfg = validate(_compose([f"{group}={option}"]))
+    # a targeting policy needs interventions to target: policies compose on an experiment
+    extra = ["+experiment=heating_prep"] if group == "policy" else []
+    cfg = validate(_compose([*extra, f"{group}={option}"]))
     assert getattr(cfg, group) is not None
 
 
@@ -201,7 +205,7 @@ def test_key_env_must_name_a_variable_and_the_message_never_echoes_it():
 
 def test_schemas_are_not_group_options():
     """`predgov --help` lists group options; the schemas must not be among them."""
-    for group in ("data", "forecast", "warn", "sim", "policy", "viz"):
+    for group in ("data", "forecast", "target", "warn", "sim", "policy", "viz"):
         names = {p.stem for p in (conf_dir() / group).glob("*.yaml")}
         assert not any(n.endswith("_schema") for n in names)
     with pytest.raises(Exception, match="file_schema"):

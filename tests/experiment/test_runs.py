@@ -305,7 +305,7 @@ def test_help_describes_the_app_and_every_option_but_no_schema():
     text = proc.stdout
     assert "_schema" not in text
     assert "proactive city governance" in text and "status.json" in text
-    for group in ("data", "forecast", "warn", "sim", "policy", "viz"):
+    for group in ("data", "forecast", "target", "warn", "sim", "policy", "viz"):
         assert f"\n  {group} " in text
         for option in sorted(p.stem for p in (conf_dir() / group).glob("*.yaml")):
             assert f" {option} " in text, f"{group}={option} missing from --help"

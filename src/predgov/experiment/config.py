@@ -223,6 +223,107 @@ class VizConfig:
             _fail("viz.dpi", f"must be >= 50, got {self.dpi}")
 
 
+def _positive(key: str, value: float | None, high: float | None = None) -> None:
+    """A ConfigError naming ``key`` unless ``value`` is None or a finite number > 0 (<= high)."""
+    import math
+
+    if value is None:
+        return
+    if not (math.isfinite(value) and value > 0 and (high is None or value <= high)):
+        rule = f"in (0, {high:g}]" if high is not None else "a finite number > 0"
+        _fail(key, f"must be {rule}, got {value}")
+
+
+@dataclass
+class TargetConfig:
+    """Target stage: the off-season treatment list (``predgov.target.treatment_list``).
+
+    Off by default: the list needs an efficacy (the share of a unit's expected calls that
+    treatment averts), an assumption with no honest default, stated with its source.
+    """
+
+    enabled: bool = False
+    # Category label or list of labels whose calls count (summed); null = every category.
+    category: Any = None
+    # Dim (or 1-D coordinate of one) to rank: district, grid, estate, ward, ...
+    unit: str = "district"
+    # History window: null = the whole cube, ["MM-DD", "MM-DD"] = the last complete occurrence
+    # of a recurring season (heating: ["11-15", "04-05"]), or [start_date, end_date].
+    season: list[str] | None = None
+    # Window of the forecast summed as next season's calls (same forms; a recurring season
+    # takes its first complete occurrence); null = the whole forecast horizon.
+    forecast_window: list[str] | None = None
+    budget: float | None = None
+    # Cost of treating one unit (the same for all), or per household of the unit's
+    # `households` coordinate; give exactly one.
+    cost: float | None = None
+    cost_per_household: float | None = None
+    cost_units: str = "cost units"
+    # Share of expected calls averted, in (0, 1]: an assumption, so its source is required.
+    efficacy: float | None = None
+    efficacy_source: str | None = None
+    # Shrink history rates towards the mean of all units (empirical Bayes); the forecast, when
+    # used, is already a model estimate and is not shrunk.
+    shrink: bool = True
+    # Size of each unit for the shrinkage: a coordinate on the unit (households); null = equal.
+    exposure: str | None = None
+    # Rank on the forecast stage's forecast when it ran (else on history).
+    use_forecast: bool = True
+
+    def __post_init__(self) -> None:
+        self._check_values()
+        if not self.enabled:
+            return
+        if self.efficacy is None:
+            _fail("target.efficacy", "target.enabled=true needs the share of expected calls "
+                  "a treatment averts, in (0, 1]; it is an assumption with no default: give "
+                  "target.efficacy=0.3 and target.efficacy_source='where it comes from'")
+        if self.budget is None:
+            _fail("target.budget", "target.enabled=true needs the budget (> 0, in cost_units)")
+        if (self.cost is None) == (self.cost_per_household is None):
+            _fail("target.cost", "give exactly one of target.cost (per unit) and "
+                  "target.cost_per_household")
+
+    def _check_values(self) -> None:
+        category = self.category
+        if isinstance(category, ListConfig | list | tuple):
+            category = list(category)
+            if not category or not all(isinstance(c, str) and c for c in category):
+                _fail("target.category", f"give a category label or a list of them, got {category}")
+        elif category is not None and not (isinstance(category, str) and category):
+            _fail("target.category", f"give a category label or a list of them, got {category!r}")
+        self.category = category
+        if not self.unit or self.unit == "time":
+            _fail("target.unit", f"name a unit dim such as district, got {self.unit!r}")
+        for key in ("season", "forecast_window"):
+            _check_window(f"target.{key}", getattr(self, key))
+        _positive("target.budget", self.budget)
+        _positive("target.cost", self.cost)
+        _positive("target.cost_per_household", self.cost_per_household)
+        _positive("target.efficacy", self.efficacy, high=1.0)
+        if self.efficacy is not None and not (self.efficacy_source or "").strip():
+            _fail("target.efficacy_source", "an efficacy is an assumption: say where it "
+                  "comes from (a pilot, a paired simulation, a guess)")
+        if not self.cost_units.strip():
+            _fail("target.cost_units", "name the units of cost and budget (CNY, staff days)")
+
+
+def _check_window(key: str, window: list[str] | None) -> None:
+    """``window`` must be null, two 'MM-DD' or two dates (``predgov.target.season_window``)."""
+    if window is None:
+        return
+    import pandas as pd
+
+    from predgov.target.window import season_window
+
+    # An axis long enough for any recurring season and any date pandas can hold.
+    axis = pd.date_range("1678-01-01", "2261-12-01", freq="MS")
+    try:
+        season_window(axis, "MS", list(window), name="window")
+    except ValueError as err:
+        _fail(key, re.sub(r"^window:? ", "", str(err)))
+
+
 #: Forecast and backtest horizons (periods) by cube frequency when the config leaves them null.
 FORECAST_DEFAULTS: dict[str, tuple[int, int]] = {"D": (90, 28), "W-MON": (13, 4), "MS": (3, 3)}
 
@@ -368,12 +469,27 @@ class WarnConfig:
 
 
 @dataclass
+class InterventionConfig:
+    """One intervention of an experiment: a kind of ``predgov.sim.interventions`` (class name,
+    e.g. ``PipeFlushing``) and its constructor keywords (checked against its signature)."""
+
+    kind: str = MISSING
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+#: Ways to run the experiments (``predgov.sim.experiment.run_experiment``).
+SIM_BACKENDS = ("serial", "joblib", "dask")
+
+
+@dataclass
 class SimConfig:
-    """Simulation stage: the agent-based city (``predgov.sim.run_scenario``)."""
+    """Simulation stage: the agent-based city (``predgov.sim.run_scenario``), and with
+    ``interventions`` a policy × budget × seed experiment (``run_experiment``)."""
 
     enabled: bool = True
     # Share of Qingdao's ~3.7 million households simulated (1.0 = the full city).
     scale: float = 0.05
+    # The season evaluated (with interventions: the window of the paired effects).
     start: str = "2025-07-01"
     end: str = "2026-06-30"
     world_seed: int = 0
@@ -383,6 +499,21 @@ class SimConfig:
     processes: list[str] | None = None
     # Parameter overrides by process, e.g. {heating: {start_amp: 2.5}}.
     params: dict[str, Any] = field(default_factory=dict)
+    # Experiment: interventions by label (the label keys their random stream), the budgets
+    # (total spending per run, the unit of the interventions' unit_cost: yuan), and the first
+    # simulated day when it is before `start` (a burn-in: the hotline history the policies
+    # decide on; history policies need one full heating season 11-15..04-05 of it).
+    interventions: dict[str, InterventionConfig] = field(default_factory=dict)
+    budgets: list[float] = field(default_factory=list)
+    burn_in: str | None = None
+    backend: str = "joblib"
+    # dask: a scheduler address (tcp://host:8786); null = a LocalCluster of n_jobs workers.
+    scheduler: str | None = None
+    # Directory keeping each finished run: a killed run resumes there (null = none).
+    store: str | None = None
+    # Effects counted only in these districts / categories ({} = the whole city), e.g.
+    # {district: [西海岸新区], category: [noise_construction]}.
+    effects_on: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 0 < self.scale <= 1.0:
@@ -390,6 +521,8 @@ class SimConfig:
         _check_dates("sim", self.start, self.end)
         if not self.seeds or any(s < 0 for s in self.seeds):
             _fail("sim.seeds", f"give one or more seeds >= 0, got {self.seeds}")
+        if len(set(self.seeds)) < len(self.seeds):
+            _fail("sim.seeds", f"seeds repeat a value: {self.seeds}")
         if self.n_jobs == 0:
             _fail("sim.n_jobs", "must be a positive count or -1 (all cores)")
         if self.processes is not None:
@@ -400,6 +533,22 @@ class SimConfig:
                 _fail("sim.processes", f"unknown {bad}; choose from {list(PROCESSES)}")
         if self.params:
             self._check_params()
+        if self.backend not in SIM_BACKENDS:
+            _fail("sim.backend", f"must be one of {list(SIM_BACKENDS)}, got {self.backend!r}")
+        if self.scheduler is not None and self.backend != "dask":
+            _fail("sim.scheduler", "a scheduler address needs sim.backend=dask")
+        if self.burn_in is not None:
+            _check_dates("sim.burn_in", self.burn_in, self.start)
+            if self.burn_in == self.start:
+                _fail("sim.burn_in", "must be before sim.start (or null: no burn-in)")
+        self._check_budgets()
+        _check_names("sim.effects_on", self.effects_on, ["district", "category"],
+                     " (effects are selected by district and category)")  # fmt: skip
+        for dim, labels in self.effects_on.items():
+            if not labels:
+                _fail(f"sim.effects_on.{dim}", "give one or more labels, or leave the key out")
+        for label, spec in self.interventions.items():
+            self._check_intervention(str(label), spec)
 
     def _check_params(self) -> None:
         """``sim.params.<process>.<name>`` must be fields of ``predgov.sim.model.SimParams``."""
@@ -416,16 +565,117 @@ class SimConfig:
             _check_names(f"sim.params.{process}", values, names,
                          f" ({type(section).__name__} has no such parameter)")  # fmt: skip
 
+    def _check_budgets(self) -> None:
+        import math
+
+        if any(not (math.isfinite(b) and b >= 0) for b in self.budgets):
+            _fail("sim.budgets", f"give finite budgets >= 0, got {self.budgets}")
+        if len(set(self.budgets)) < len(self.budgets):
+            _fail("sim.budgets", f"budgets repeat a value: {self.budgets}")
+        if self.interventions and not self.budgets:
+            _fail("sim.budgets", "give one or more budgets (total spending per run, the unit "
+                                 "of the interventions' unit_cost) for sim.interventions")
+        if self.budgets and not self.interventions:
+            _fail("sim.budgets", "budgets need sim.interventions to spend them")
+        if self.interventions and len(self.seeds) < 2:
+            _fail("sim.seeds", "an experiment needs two or more seeds (paired effects are "
+                               f"summarised over seeds), got {list(self.seeds)}")
+
+    def _check_intervention(self, label: str, spec: InterventionConfig) -> None:
+        """Kind from the catalogue, keywords from its signature, values by constructing it."""
+        from predgov.sim.experiment.arms import (
+            INTERVENTIONS,
+            build_intervention,
+            check_intervention_params,
+        )
+        from predgov.sim.experiment.store import check_name
+
+        key = f"sim.interventions.{label}"
+        try:
+            check_name(label, "intervention")
+        except ValueError as err:
+            _fail(key, str(err))
+        if spec.kind not in INTERVENTIONS:
+            _fail(f"{key}.kind", f"unknown intervention {spec.kind!r}"
+                                 f"{did_you_mean(spec.kind, INTERVENTIONS)}; "
+                                 f"choose from {sorted(INTERVENTIONS)}")  # fmt: skip
+        try:
+            check_intervention_params(spec.kind, spec.params)
+        except ValueError:
+            from predgov.sim.experiment.arms import REFUSED, keywords
+
+            for name in spec.params:
+                if name in REFUSED:
+                    _fail(f"{key}.params.{name}", "cannot be set in a config (budget: from "
+                                                  "sim.budgets; label: the key; targeting: "
+                                                  "from policy; code: not from a config)")
+            known = [k for k in keywords(INTERVENTIONS[spec.kind]) if k not in REFUSED]
+            _check_names(f"{key}.params", spec.params, known,
+                         f" ({spec.kind} does not take it)")  # fmt: skip
+        try:
+            build_intervention(spec.kind, spec.params, label=label)
+        except (TypeError, ValueError) as err:
+            _fail(f"{key}.params", (str(err).splitlines() or [type(err).__name__])[0])
+
+    def check_policy(self, policy: PolicyConfig) -> None:
+        """The policy needs interventions to target, and an experiment needs an arm."""
+        if not self.enabled:
+            return
+        if policy.name != "reactive" and not self.interventions:
+            _fail("policy", f"policy={policy.name} needs sim.interventions to target (run an "
+                            "experiment such as +experiment=heating_prep)")  # fmt: skip
+        if self.interventions and not policy.arms():
+            _fail("policy", "policy=reactive targets nothing: choose a policy (given: the "
+                            "interventions' own targets) or list policy.compare")  # fmt: skip
+        if self.burn_in is not None and not self.interventions:
+            _fail("sim.burn_in", "a burn-in is for experiments (sim.interventions)")
+
 
 @dataclass
 class PolicyConfig:
-    """How the simulated city's departments act: only reactive handling (接诉即办) so far."""
+    """Targeting policy of the experiment (``predgov.target.policies``): which units the
+    interventions treat first. ``reactive`` (接诉即办) is the baseline and targets nothing;
+    ``given`` leaves every intervention its own listed or default units."""
 
     name: str = "reactive"
+    # Constructor keywords of the policy (checked against its signature); policies in
+    # `compare` take those of them they accept.
+    params: dict[str, Any] = field(default_factory=dict)
+    # More policies run side by side in the same experiment (same seeds and budgets); `name`
+    # listed here again runs once.
+    compare: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.name != "reactive":
-            _fail("policy.name", f"only 'reactive' exists so far, got {self.name!r}")
+        from predgov.sim.experiment.arms import POLICIES, keywords
+
+        for key, name in [("policy.name", self.name)] + [
+                (f"policy.compare.{i}", n) for i, n in enumerate(self.compare)]:  # fmt: skip
+            if name not in POLICIES:
+                _fail(key, f"unknown policy {name!r}{did_you_mean(name, POLICIES)}; choose "
+                           f"from {sorted(POLICIES)}")  # fmt: skip
+        if "reactive" in self.compare:
+            _fail("policy.compare", "reactive is always the baseline: leave it out")
+        cls = POLICIES[self.name]
+        known = [] if cls is None else keywords(cls)
+        _check_names("policy.params", self.params, known,
+                     f" (policy {self.name} does not take it)")  # fmt: skip
+        from predgov.sim.experiment.arms import build_policy
+
+        for name in self.arms():
+            try:
+                build_policy(name, self.params, strict=name == self.name)
+            except (TypeError, ValueError) as err:
+                _fail("policy.params", f"{name}: {(str(err).splitlines() or [''])[0]}")
+
+    def arms(self) -> list[str]:
+        """The policies run as experiment arms (the baseline ``reactive`` excluded).
+
+        Examples
+        --------
+        >>> PolicyConfig("random", compare=["oracle"]).arms()
+        ['random', 'oracle']
+        """
+        return [n for n in dict.fromkeys((self.name, *self.compare)) if n != "reactive"]
 
 
 @dataclass
@@ -434,6 +684,7 @@ class PredgovConfig:
 
     data: Any = MISSING
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
+    target: TargetConfig = field(default_factory=TargetConfig)
     warn: WarnConfig = field(default_factory=WarnConfig)
     sim: SimConfig = field(default_factory=SimConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
@@ -447,6 +698,7 @@ class PredgovConfig:
             _fail("data", "choose a data source: data=demo_city, data=file, data=brooklyn_noise, "
                           "data=chicago_sanitation or data=boston_heat")
         self.warn.check_params(self.data.cube.freq)
+        self.sim.check_policy(self.policy)
 
     def inputs(self) -> dict[str, Path]:
         """Input files the run reads, by role (hashed into provenance; never overwritten).
@@ -482,6 +734,7 @@ SCHEMAS: dict[str, type] = {
     "file_schema": FileDataConfig,
     "viz_schema": VizConfig,
     "forecast_schema": ForecastConfig,
+    "target_schema": TargetConfig,
     "warn_schema": WarnConfig,
     "sim_schema": SimConfig,
     "policy_schema": PolicyConfig,

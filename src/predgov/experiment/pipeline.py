@@ -5,8 +5,12 @@ Stages and where they write (inside the run directory):
 * data → ``cube.nc``, ``ingest_report.{json,txt}``, ``records.parquet`` (file sources),
   ``tables/``, ``figures/summary_heatmap.*``;
 * forecast → ``forecast/`` (``forecast.nc``, backtest scores, fan charts);
+* target (off by default) → ``target/`` (``treatment_list.nc``, ``treatment_table.csv``: the
+  off-season treatment list, on the forecast when it ran);
 * warn → ``warn/`` (``alarms.nc``, ``alerts.csv``, alert board and timeline);
-* sim → ``sim/`` (``sim.nc`` in the cube schema plus outcomes, season table, overview figure).
+* sim → ``sim/`` (``sim.nc`` in the cube schema plus outcomes, season table, overview figure;
+  with ``sim.interventions`` a policy experiment: ``experiment.nc``, ``effects.csv``,
+  ``figures/effects.*``).
 
 Every run also holds the resolved ``config.yaml`` and ``provenance.json`` (the app adds
 ``status.json``, ``warnings.txt`` and the ``COMPLETE`` / ``FAILED`` marker). Input files are
@@ -25,12 +29,14 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from predgov.data.cube import read_cube
 from predgov.experiment.config import DemoCityConfig, PredgovConfig
 from predgov.experiment.guard import check_run_dir
 from predgov.experiment.provenance import input_hashes, provenance, write_provenance
 from predgov.experiment.stages.data import place_calendar, run_data_stage
 from predgov.experiment.stages.forecast import cube_freq, future_axis, run_forecast_stage
 from predgov.experiment.stages.sim import run_sim_stage
+from predgov.experiment.stages.target import run_target_stage
 from predgov.experiment.stages.warn import run_warn_stage
 from predgov.experiment.status import RunStatus
 
@@ -99,7 +105,8 @@ def run_pipeline(
     out: dict[str, Path] = {"config": run_dir / "config.yaml"}
     out["config"].write_text(OmegaConf.to_yaml(raw_cfg, resolve=True), encoding="utf-8")
 
-    stages = ["data", *(s for s in ("forecast", "warn", "sim") if getattr(cfg, s).enabled)]
+    order = ("forecast", "target", "warn", "sim")
+    stages = ["data", *(s for s in order if getattr(cfg, s).enabled)]
     progress = Progress(stages, status)
     with progress.stage("data", _data_line(cfg)):
         data, written = run_data_stage(cfg.data, cfg.viz, run_dir)
@@ -116,12 +123,22 @@ def run_pipeline(
         with progress.stage("forecast", what):
             out.update(run_forecast_stage(cfg.forecast, cube, regressors, cfg.viz,
                                           run_dir / "forecast"))  # fmt: skip
+    if cfg.target.enabled:
+        forecast = read_cube(out["forecast"]) if "forecast" in out else None
+        what = f"treatment list by {cfg.target.unit}, " \
+               f"{'forecast' if forecast is not None and cfg.target.use_forecast else 'history'}"
+        with progress.stage("target", what):
+            out.update(run_target_stage(cfg.target, cube, forecast, cfg.viz,
+                                        run_dir / "target"))  # fmt: skip
     if cfg.warn.enabled:
         with progress.stage("warn", f"detector {cfg.warn.method}"):
             out.update(run_warn_stage(cfg.warn, cube, regressors, cfg.viz, run_dir / "warn"))
     if cfg.sim.enabled:
         what = f"scale {cfg.sim.scale:g}, {cfg.sim.start}..{cfg.sim.end}, " \
                f"{len(cfg.sim.seeds)} seed(s)"  # fmt: skip
+        if cfg.sim.interventions:
+            what += f", policies {'/'.join(cfg.policy.arms())} vs reactive, " \
+                    f"{len(cfg.sim.budgets)} budget(s)"  # fmt: skip
         with progress.stage("sim", what):
             out.update(run_sim_stage(cfg.sim, cfg.policy, cfg.viz, run_dir / "sim"))
 

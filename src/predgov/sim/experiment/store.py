@@ -14,7 +14,8 @@ restarted sweep skips the jobs whose file is present with the same key. The shar
 of a seed has no budget (``budget=shared`` in the file name, NaN in ``attrs["budget"]``).
 
 ``collect`` merges a store, or the job directories of a Hydra multirun (``<job>/sim/sim.nc``
-of the pipeline's sim stage, finished jobs only: ``<job>/COMPLETE``), into the Dataset that
+or ``<job>/sim/experiment.nc`` of the pipeline's sim stage, finished jobs only:
+``<job>/COMPLETE``), into the Dataset that
 ``run_experiment`` returns: dims (policy, budget, seed, time, ...).
 """
 
@@ -238,7 +239,9 @@ def collect(
     ----------
     store
         A directory written by ``run_experiment(..., store=...)`` (with ``manifest.json``), or
-        a Hydra multirun directory whose jobs hold ``<job>/sim/sim.nc``. A multirun job counts
+        a Hydra multirun directory whose jobs hold ``<job>/sim/sim.nc`` or
+        ``<job>/sim/experiment.nc`` (every run of that file: policy × budget × seed; the
+        baseline runs of different jobs must be identical and count once). A multirun job counts
         once it has finished (``<job>/COMPLETE``); its labels come from the file's attributes
         ``policy``, ``budget`` and ``seed`` when present, else from ``<job>/.hydra/config.yaml``
         (``policy.name``, ``policy.budget``; the seed from ``sim.nc``: its ``seed`` dim or
@@ -337,16 +340,20 @@ def _job_labels(job_dir: Path, ds: xr.Dataset) -> tuple[str, float | None]:
 
 def _collect_multirun(root: Path, baseline: str, outputs: Sequence[str] | None,
                       drop: bool) -> xr.Dataset:  # fmt: skip
-    files = sorted(root.glob("*/sim/sim.nc"), key=lambda p: _natural(p.parent.parent.name))
+    files = sorted([*root.glob("*/sim/sim.nc"), *root.glob("*/sim/experiment.nc")],
+                   key=lambda p: (_natural(p.parent.parent.name), p.name))  # fmt: skip
     if not files:
         raise ValueError(f"{root}: neither an experiment store ({MANIFEST}) nor a Hydra "
-                         "multirun directory (<job>/sim/sim.nc)")  # fmt: skip
+                         "multirun directory (<job>/sim/sim.nc or experiment.nc)")  # fmt: skip
     runs: dict[tuple[str, float | None, int], xr.Dataset] = {}
     unfinished = []
     for path in files:
         job_dir = path.parent.parent
         if not (job_dir / "COMPLETE").exists():
             unfinished.append(job_dir.name)
+            continue
+        if path.name == "experiment.nc":
+            _add_experiment(runs, path, baseline, outputs)
             continue
         ds = _plain_strings(read_cube(path))
         policy, budget = _job_labels(job_dir, ds)
@@ -362,6 +369,7 @@ def _collect_multirun(root: Path, baseline: str, outputs: Sequence[str] | None,
                                  f"seed={seed}")  # fmt: skip
             runs[key] = run
     if unfinished:
+        unfinished = list(dict.fromkeys(unfinished))
         warnings.warn(f"{root}: jobs {unfinished} have not finished (no COMPLETE); left out",
                       UserWarning, stacklevel=3)  # fmt: skip
     if not runs:
@@ -382,6 +390,27 @@ def _collect_multirun(root: Path, baseline: str, outputs: Sequence[str] | None,
 
     return assemble(get, policies, budgets, seeds, experiment_attrs(baseline, ""),
                     drop_incomplete=drop)  # fmt: skip
+
+
+def _add_experiment(runs: dict, path: Path, baseline: str,
+                    outputs: Sequence[str] | None) -> None:  # fmt: skip
+    """Add the runs of one job's ``experiment.nc`` (the pipeline's experiment stage: dims
+    policy, budget, seed, ...) to ``runs``; the baseline, which every job of a sweep over
+    policies runs too, must be the same run in every job."""
+    ds = _select(_plain_strings(read_cube(path)), outputs, str(path))
+    ds.attrs = {}
+    for p in ds["policy"].values.astype(str):
+        for b in ds["budget"].values.astype(float):
+            for s in ds["seed"].values.astype(int):
+                run = ds.sel(policy=p, budget=b, seed=s, drop=True)
+                key = (str(p), None if p == baseline else float(b), int(s))
+                if key in runs:
+                    if p == baseline and runs[key].identical(run):
+                        continue
+                    what = ("its baseline differs from another job's (not the same scenario)"
+                            if p == baseline else "a second run of the same policy")
+                    raise ValueError(f"{path}: policy={p} budget={b:g} seed={s}: {what}")
+                runs[key] = run
 
 
 def _seed_of(path: Path, seed: Any) -> int:
