@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -121,30 +119,6 @@ def test_bad_config_value_fails_with_the_key(tmp_path):
 # ----------------------------------------------------------------------------------- privacy
 
 
-def _texts(path: Path) -> list[str]:
-    """Every text a reader of this output could recover (cells, attrs, raw and inflated bytes)."""
-    raw = path.read_bytes()
-    texts = [raw.decode("utf-8", errors="ignore")]
-    if path.suffix == ".pdf":
-        for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", raw, flags=re.S):
-            try:
-                texts.append(zlib.decompress(stream).decode("latin-1"))
-            except zlib.error:
-                pass
-    if path.suffix == ".parquet":
-        frame = pd.read_parquet(path)
-        texts.append(frame.astype(str).to_csv())
-        texts.extend(frame.columns.astype(str))
-    if path.suffix == ".nc":
-        ds = read_cube(path)
-        texts.append(repr(ds.attrs))
-        for var in ds.variables.values():
-            texts.append(repr(var.attrs))
-            if var.dtype.kind in "OUS":
-                texts.extend(map(str, var.values.ravel()))
-    return texts
-
-
 def _personal_values(export: pd.DataFrame) -> set[str]:
     kinds = ("来电人", "联系电话", "地址", "身份证号", "诉求内容")
     cols = [c for c in export.columns if c in kinds]
@@ -155,7 +129,7 @@ def _personal_values(export: pd.DataFrame) -> set[str]:
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
 @pytest.mark.parametrize("pseudonymise", [False, True])
-def test_no_personal_data_in_any_output(tmp_path, suffix, pseudonymise):
+def test_no_personal_data_in_any_output(tmp_path, suffix, pseudonymise, output_texts):
     from predgov.data import synthetic_export
 
     export = synthetic_export(n=400, seed=3)
@@ -180,7 +154,7 @@ def test_no_personal_data_in_any_output(tmp_path, suffix, pseudonymise):
     assert "records.parquet" in files and "cube.nc" in files
     leaks = []
     for name, path in files.items():
-        blob = "\n".join(_texts(path))
+        blob = "\n".join(output_texts(path))
         leaks += [(name, v) for v in personal if v in blob]
         if key in blob:
             leaks.append((name, "HMAC key"))

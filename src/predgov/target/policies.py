@@ -61,7 +61,9 @@ def _check_unit(unit: str, allowed: Sequence[str] = UNITS) -> str:
 
 
 def n_units(model: Any, unit: str) -> int:
-    """Number of units of a kind in ``model`` (registers: counts, never latent state).
+    """Number of units of a kind in ``model`` (registers: counts, never latent state); the
+    policies' units only (:data:`UNITS`). The count itself is the interventions' one,
+    :func:`predgov.sim.interventions.base.n_units`.
 
     Examples
     --------
@@ -70,22 +72,10 @@ def n_units(model: Any, unit: str) -> int:
     >>> n_units(m, "district"), n_units(m, "household") == len(m.households)
     (10, True)
     """
+    from predgov.sim.interventions.base import n_units as count
+
     _check_unit(unit)
-    hh = model.households
-    procs = getattr(model, "process_by_name", {})
-    if unit == "household":
-        return len(hh)
-    if unit == "estate":
-        return len(hh.estates)
-    if unit == "grid":
-        return len(hh.grid_start)
-    if unit == "district":
-        return len(hh.district_names)
-    if unit == "merchant":
-        return len(procs["consumer"].merchants) if "consumer" in procs else 0
-    if unit == "source":
-        return len(procs["noise"].sources) if "noise" in procs else 0
-    return len(procs["neighbour"].irritant) if "neighbour" in procs else 0
+    return count(model, unit)
 
 
 def rank(score: np.ndarray) -> np.ndarray:
