@@ -127,8 +127,14 @@ def _personal_values(export: pd.DataFrame) -> set[str]:
     return values
 
 
-@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
-@pytest.mark.parametrize("pseudonymise", [False, True])
+# Two of the four combinations run in the default tier (each is a full pipeline run, ~14 s);
+# the other two in the slow tier. test_privacy_planted.py covers csv and xlsx again.
+@pytest.mark.parametrize(
+    ("suffix", "pseudonymise"),
+    [(".xlsx", True), (".csv", False),
+     pytest.param(".xlsx", False, marks=pytest.mark.slow),
+     pytest.param(".csv", True, marks=pytest.mark.slow)],
+)
 def test_no_personal_data_in_any_output(tmp_path, suffix, pseudonymise, output_texts):
     from predgov.data import synthetic_export
 
