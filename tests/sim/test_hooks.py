@@ -145,20 +145,6 @@ def test_multipliers_lower_their_process_only(key, category, cfg):
                                   runs[0.0].record["problems"][:, :, others])
 
 
-def test_noise_night_multiplier_matches_night_ban():
-    m = CityModel(scale=0.005, start="2025-07-01", end="2025-07-02", processes=["noise"])
-    noise = m.process_by_name["noise"]
-    yards = np.flatnonzero(noise.sources.kind == 1)
-    m.multipliers["noise.night"].set(yards, 0.0)
-    m.step()  # occur refreshes the exposure after a multiplier changed
-    by_multiplier = noise.cur_exposure.copy()
-    m.multipliers["noise.night"].reset()
-    noise.sources.night_ban[yards] = True
-    noise.refresh()
-    np.testing.assert_allclose(by_multiplier, noise.cur_exposure)
-    assert by_multiplier[:, 1].sum() < noise.base_exposure[:, 1].sum()
-
-
 def test_flushing_every_household_leaves_the_season_start_surge():
     cfg = {"scale": 0.01, "start": "2025-09-01", "end": "2026-01-20", "processes": ["heating"]}
     n_estates = len(CityModel(**{**cfg, "end": cfg["start"]}).households.estates)

@@ -315,3 +315,15 @@ def test_unit_keyed_draws_are_independent_of_the_day():
     assert ((u >= 0) & (u < 1)).all() and len(set(u.tolist())) == 5
     assert not np.array_equal(u, Intervention(label="y").unit_uniform(m, np.arange(5), 14))
     pd.testing.assert_index_equal(pd.Index(u), pd.Index(iv.unit_uniform(m, np.arange(5), 14)))
+
+
+@pytest.mark.parametrize("cls", ["CapacityBoost", "AlertDispatch"])
+def test_interventions_with_their_own_step_refuse_unit_options(cls):
+    """Compliance, delay, repeats ... are read only by unit-by-unit delivery: an intervention
+    that does not deliver unit by unit refuses them instead of ignoring them."""
+    from predgov.sim import interventions
+
+    args = ("heating",) if cls == "CapacityBoost" else ()
+    with pytest.raises(ValueError, match="does not use compliance"):
+        getattr(interventions, cls)(*args, compliance=0.5)
+    getattr(interventions, cls)(*args, budget=100.0)  # delivery options it does use

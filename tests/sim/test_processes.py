@@ -92,8 +92,8 @@ def test_noise_exposure_falls_with_a_night_ban():
     m = CityModel(scale=0.005, start="2025-07-01", end="2025-07-02", processes=["noise"])
     noise = m.process_by_name["noise"]
     before = noise.cur_exposure.copy()
-    yards = noise.sources.kind == 1
-    noise.sources.night_ban[yards] = True
+    yards = np.flatnonzero(noise.sources.kind == 1)
+    m.multipliers["noise.night"].set(yards, 0.0)
     noise.refresh()
     assert (noise.cur_exposure <= before + 1e-12).all()
     assert noise.cur_exposure[:, 1].sum() < before[:, 1].sum()

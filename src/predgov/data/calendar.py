@@ -42,8 +42,6 @@ from predgov.data.freq import (
 )
 from predgov.paths import conf_dir
 
-#: Frequencies a calendar can have (the cube's, DESIGN.md).
-
 #: Countries whose working days are set by yearly decree (make-up weekend workdays). For these a
 #: year counts as covered only when the ``holidays`` release lists at least one make-up day in it.
 DECREED_WORKDAY_COUNTRIES = ("CN",)
@@ -77,6 +75,17 @@ _ATTRS = {
 
 
 @lru_cache(maxsize=16)
+def available_cities() -> list[str]:
+    """Names of the cities with a ``conf/city/<city>.yaml``.
+
+    Examples
+    --------
+    >>> "qingdao" in available_cities()
+    True
+    """
+    return sorted(p.stem for p in (conf_dir() / "city").glob("*.yaml"))
+
+
 def city_config(city: str) -> dict[str, Any]:
     """Settings of a city from ``conf/city/<city>.yaml`` (country, seasons, timezone).
 
@@ -87,8 +96,8 @@ def city_config(city: str) -> dict[str, Any]:
     """
     path = conf_dir() / "city" / f"{city}.yaml"
     if not path.is_file():
-        have = sorted(p.stem for p in (conf_dir() / "city").glob("*.yaml"))
-        raise FileNotFoundError(f"no city configuration {city!r} ({path}); have {have}")
+        raise FileNotFoundError(
+            f"no city configuration {city!r} ({path}); have {available_cities()}")
     with Path(path).open(encoding="utf-8") as fh:
         return dict(yaml.safe_load(fh) or {})
 

@@ -56,7 +56,6 @@ def normalise_name(name: object) -> str:
     return _BRACKETS_AND_WHITESPACE.sub("", text).strip(_EDGE_PUNCTUATION).casefold()
 
 
-_normalise = normalise_name
 
 
 @dataclass(frozen=True)
@@ -104,7 +103,7 @@ class Taxonomy:
         for row in table.itertuples():
             for key in [row.code, row.label_zh, row.label_en, *_split_aliases(row.aliases)]:
                 if key:
-                    index.setdefault(_normalise(key), row.code)
+                    index.setdefault(normalise_name(key), row.code)
         object.__setattr__(self, "_index", index)
 
     @property
@@ -121,7 +120,7 @@ class Taxonomy:
         """Code of a category or parent spelled as ``name`` (code, label or alias), else None."""
         if name is None or (isinstance(name, float) and pd.isna(name)):
             return None
-        return self._index.get(_normalise(str(name)))
+        return self._index.get(normalise_name(str(name)))
 
     def coords(self, codes: list[str]) -> dict[str, tuple[str, list[str]]]:
         """Coordinates ``parent, department, label_zh, label_en`` for the ``category`` dim.
@@ -185,7 +184,7 @@ class DistrictTable:
         index: dict[str, str] = {}
         for row in table.itertuples():
             for key in [row.district, row.label_en, *_split_aliases(row.aliases)]:
-                index.setdefault(_normalise(key), row.district)
+                index.setdefault(normalise_name(key), row.district)
         object.__setattr__(self, "_index", index)
 
     @property
@@ -197,7 +196,7 @@ class DistrictTable:
         """Canonical district name for a spelling (name, English label or alias), else None."""
         if name is None or (isinstance(name, float) and pd.isna(name)):
             return None
-        return self._index.get(_normalise(str(name)))
+        return self._index.get(normalise_name(str(name)))
 
     def coords(self, names: list[str]) -> dict[str, tuple[str, list]]:
         """Coordinates ``label_en`` and ``households`` for the ``district`` dim."""

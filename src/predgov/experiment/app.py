@@ -26,7 +26,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from predgov.data.report import IngestError
-from predgov.experiment.config import ConfigError, register_configs
+from predgov.experiment.config import ConfigError, register_configs, validate
 from predgov.experiment.console import (
     WARNINGS_FILE,
     RunWarnings,
@@ -62,14 +62,16 @@ def _main(cfg: DictConfig) -> None:
     status = RunStatus(run_dir)
     # In a single run the PreRunChecks callback did these checks before Hydra wrote anything;
     # a multirun job is checked here (its .hydra/ is written by then).
-    if HydraConfig.get().mode.name == "MULTIRUN":
+    multirun = HydraConfig.get().mode.name == "MULTIRUN"
+    if multirun:
         try:
             check_previous_run(run_dir, overwrite=bool(cfg.get("overwrite", False)))
         except ConfigError as err:
             fail(err)
     status.start()
     try:
-        checked = check_task(cfg, run_dir)
+        # The secrets / inputs / run-directory checks of a single run ran in the callback.
+        checked = check_task(cfg, run_dir) if multirun else validate(cfg)
     except ConfigError as err:
         status.fail(err, [])
         fail(err)

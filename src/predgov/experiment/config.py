@@ -23,7 +23,8 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from predgov.data.cube import FREQS, PARTIAL
+from predgov.data.cube import PARTIAL
+from predgov.data.freq import FREQS
 
 _BY_DIMS = ("district", "category", "grid", "subcategory")
 
@@ -74,9 +75,9 @@ def _check_names(prefix: str, given: Any, known: list[str], what: str = "") -> N
 def _check_place(cfg: Any) -> None:
     """``data.city`` must be a file of ``conf/city/``, ``data.country`` a ``holidays`` code."""
     if cfg.city is not None:
-        from predgov.paths import conf_dir
+        from predgov.data.calendar import available_cities
 
-        cities = sorted(p.stem for p in (conf_dir() / "city").glob("*.yaml"))
+        cities = available_cities()
         if cfg.city not in cities:
             _fail("data.city", f"no city {cfg.city!r}{did_you_mean(cfg.city, cities)}; "
                                f"have {cities} (conf/city/) or null")  # fmt: skip

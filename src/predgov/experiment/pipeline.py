@@ -145,8 +145,6 @@ def run_pipeline(
     if input_hashes(inputs) != hashes:
         log.warning("an input file changed during the run; provenance.json records its hash "
                     "from before the run")  # fmt: skip
-    late = {role: path for role, path in data.inputs.items() if role not in inputs}
-    inputs, hashes = {**inputs, **late}, {**hashes, **input_hashes(late)}
     out["provenance"] = write_provenance(
         provenance(seed=cfg.seed, inputs=inputs, hashes=hashes), run_dir / "provenance.json"
     )

@@ -116,11 +116,18 @@ def as_counts(counts: xr.DataArray | xr.Dataset) -> tuple[xr.DataArray, str]:
         raise TypeError(f"counts must be numeric, got dtype {da.dtype}")
     freq = freq_of(da, counts if isinstance(counts, xr.Dataset) else None)
     check_regular(pd.DatetimeIndex(da["time"].values), freq)
-    values = np.asarray(da.values, dtype="float64")
-    if np.isinf(values).any():
-        raise ValueError("counts contain infinite values")
-    if (values < 0).any():
-        raise ValueError("counts contain negative values")
+    values = np.asarray(da.transpose("time", ...).values, dtype="float64")
+    values = values.reshape(values.shape[0], -1)
+    for kind, bad in (("infinite", np.isinf(values)), ("negative", values < 0)):
+        if bad.any():
+            rows = np.flatnonzero(bad.any(axis=1))
+            first = pd.Timestamp(da["time"].values[rows[0]]).date()
+            raise ValueError(
+                f"counts contain {kind} values: {int(bad.sum())} cells in "
+                f"{int(bad.any(axis=0).sum())} of {values.shape[1]} series and {rows.size} of "
+                f"{values.shape[0]} periods (first {first}); counts must be finite and >= 0 "
+                "(NaN = not observed)"
+            )
     return da, freq
 
 

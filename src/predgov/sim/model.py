@@ -269,8 +269,7 @@ class CityModel(mesa.Model):
         consumer = self.process_by_name.get("consumer")
         n_merchants = 0 if consumer is None else len(consumer.merchants)
         self.merchant_calls = np.zeros((len(self.months), n_merchants), dtype=np.int32)
-        #: Total intervention cost per day; per (day, intervention): units treated and cost.
-        self.cost = np.zeros(len(self.dates))
+        #: Per (day, intervention): units treated and cost (``cost``: the daily total).
         self.intervention_treated = np.zeros((len(self.dates), len(self.interventions)),
                                              np.int64)  # fmt: skip
         self.intervention_cost = np.zeros((len(self.dates), len(self.interventions)))
@@ -422,8 +421,8 @@ class CityModel(mesa.Model):
         c.active[idx] = False
         self._absorbed_today.append(idx)
         if by is not None:
-            k = next((i for i, iv in enumerate(self.interventions) if iv is by), None)
-            if k is None:  # the model works on copies
+            k = getattr(by, "slot_", None)
+            if k is None or self.interventions[k] is not by:  # the model works on copies
                 raise ValueError(f"absorb: {by!r} is not one of the model's interventions "
                                  "(the model works on copies: use the one it passes you)")
             self.absorbed_by[self.t, k] += len(idx)
@@ -455,6 +454,11 @@ class CityModel(mesa.Model):
         out = np.zeros(self._record.shape[2:], np.int64)
         out[:, bg.cat_index] = bg.initial_latent
         return out
+
+    @property
+    def cost(self) -> np.ndarray:
+        """Total intervention cost per day (the sum of ``intervention_cost`` over interventions)."""
+        return self.intervention_cost.sum(axis=1)
 
     @property
     def record(self) -> dict[str, np.ndarray]:
@@ -527,8 +531,6 @@ class CityModel(mesa.Model):
                 "satisfied": satisfied, "absorbed": absorbed,
                 "unreported": unreported}  # fmt: skip
         self._tally(t, [sets[k] for k in OUTPUTS])
-        if self.interventions:
-            self.cost[t] = self.intervention_cost[t].sum()
 
         c.status[gone] = CLOSED
         closed = (c.status == CLOSED).nonzero()[0]

@@ -294,13 +294,16 @@ def alert_timeline(
         span = f"{first:%Y-%m-%d}" + ("" if last == first else f" – {last:%Y-%m-%d}")
         title += f" · {_text('预警', 'Alert', lang)} {span}"
     # Small counts are not drawn at their value, nor lines that would show one.
-    small = np.asarray(small_cell_mask(pd.Series(obs), min_count), dtype=bool)
+    def withheld(values: np.ndarray) -> np.ndarray:
+        return np.asarray(small_cell_mask(pd.Series(values), min_count), dtype=bool)
+
+    small = withheld(obs)
     obs_drawn = np.where(small, np.nan, obs)
     mark_y = np.where(small, float(min_count), obs)
     if expected is not None:
-        expected = np.where((expected > 0) & (expected < min_count), np.nan, expected)
+        expected = np.where(withheld(expected), np.nan, expected)
     if limit is not None:
-        limit = np.where((limit > 0) & (limit < min_count), np.nan, limit)
+        limit = np.where(withheld(limit), np.nan, limit)
     seen = [v for v in (obs_drawn, expected) if v is not None and np.isfinite(v).any()]
     top = max([float(np.nanmax(v)) for v in seen] + [float(min_count)])
     if band:  # the limit is shown up to twice the data's range, beyond that it is clipped

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,7 +47,6 @@ class DataStageResult:
     report_text: str
     report: dict[str, object]
     records: pd.DataFrame | None = None
-    inputs: dict[str, Path] = field(default_factory=dict)
     ingest: IngestReport | None = None
 
 
@@ -159,21 +158,27 @@ def _load_file(cfg: FileDataConfig, min_count: int = 5) -> DataStageResult:
         + ("\n" + partial_line if partial_line else ""),
         report={**result.report.published(min_count), **partial_report(cube)},
         records=result.records,
-        inputs={"records": Path(cfg.path)},
         ingest=result.report,
     )
 
 
 def _top(counts: dict[str, int], min_count: int, limit: int = 5) -> str:
-    """The largest counts as ``label (n)``, counts below ``min_count`` as ``<min_count``."""
+    """The largest counts as ``label (n)``, small ones suppressed as in the published report
+    (:func:`~predgov.data.report.suppress_counts`)."""
+    from predgov.data.report import suppress_counts
+
     items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    shown = [f"{k} ({v if v >= min_count else f'<{min_count}'})" for k, v in items[:limit]]
+    shown = suppress_counts(dict(items[:limit]), min_count)
     more = f", ... {len(items) - limit} more" if len(items) > limit else ""
-    return ", ".join(shown) + more
+    return ", ".join(f"{k} ({v})" for k, v in shown.items()) + more
 
 
 def _rows(n: int, min_count: int) -> str:
-    return f"{n:,}" if n >= min_count or n == 0 else f"<{min_count}"
+    """A row count for the console, suppressed like the published report."""
+    from predgov.data.report import suppress_counts
+
+    value = suppress_counts({"n": n}, min_count)["n"]
+    return f"{value:,}" if isinstance(value, int) else value
 
 
 def ingest_messages(report: IngestReport, min_count: int = 5) -> list[str]:

@@ -200,6 +200,29 @@ def _check_efficacy_spec(spec: Efficacy) -> Efficacy:
     return float(spec)
 
 
+#: Delivery options of :class:`Intervention` that only its unit-by-unit ``step`` reads; an
+#: intervention with a ``step`` of its own refuses them (:func:`refuse_unit_options`).
+UNIT_OPTIONS = ("compliance", "delay", "repeat", "revisit_after", "retarget_every", "eligible")
+
+
+def refuse_unit_options(name: str, kwargs: Mapping[str, Any]) -> None:
+    """Raise for the options of :data:`UNIT_OPTIONS` an intervention whose own ``step`` does not
+    deliver unit by unit would accept and then ignore.
+
+    Examples
+    --------
+    >>> refuse_unit_options("capacity_boost", {"budget": 10})
+    >>> refuse_unit_options("capacity_boost", {"compliance": 0.5})
+    Traceback (most recent call last):
+    ...
+    ValueError: capacity_boost does not use compliance (it does not treat units one by one)
+    """
+    given = [k for k in UNIT_OPTIONS if k in kwargs]
+    if given:
+        raise ValueError(f"{name} does not use {', '.join(given)} (it does not treat units one "
+                         "by one)")
+
+
 class Intervention:
     """Base class of interventions (see the module docstring for delivery, effect, targeting).
 

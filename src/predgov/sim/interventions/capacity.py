@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from predgov.sim.interventions.base import Intervention
+from predgov.sim.interventions.base import Intervention, refuse_unit_options
 
 if TYPE_CHECKING:
     from predgov.sim.model import CityModel
@@ -47,6 +47,7 @@ class CapacityBoost(Intervention):
     delivery_unit = "department"
 
     def __init__(self, department: str, *, capacity: Any = 0, **kwargs: Any) -> None:
+        refuse_unit_options(self.name, kwargs)
         super().__init__(capacity=capacity, **kwargs)
         self.department = str(department)
 

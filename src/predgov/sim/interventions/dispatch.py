@@ -33,7 +33,12 @@ import numpy as np
 import xarray as xr
 
 from predgov.sim import streams
-from predgov.sim.interventions.base import Intervention, check_fraction, resolve_targets
+from predgov.sim.interventions.base import (
+    Intervention,
+    check_fraction,
+    refuse_unit_options,
+    resolve_targets,
+)
 
 if TYPE_CHECKING:
     from predgov.sim.model import CityModel
@@ -88,6 +93,7 @@ class AlertDispatch(Intervention):
         for key, val in (("every", every), ("days", days), ("min_history", min_history)):
             if int(val) != val or val < 1:
                 raise ValueError(f"{key} must be a whole number >= 1, got {val}")
+        refuse_unit_options(self.name, kwargs)
         super().__init__(capacity=capacity, **kwargs)
         check_fraction("p_absorb", p_absorb)
         self.categories = None if categories is None else [str(c) for c in categories]

@@ -18,10 +18,9 @@ Exposure
     ``w_s = intensity_s * m_s * (1 - night_s + night_weight * night_s * n_s)`` (night noise
     counts ``night_weight`` = 3 times). ``m_s`` = ``multipliers["intensity"]`` and ``n_s`` =
     ``multipliers["night"]`` are in [0, 1], 1 unless an intervention changes the source
-    (speed limits, loudspeaker rules; a night-work ban sets ``n_s`` to 0, as does the older
-    ``sources.night_ban`` flag, which needs ``refresh()``). Estate ``e`` gets ``E_ec = sum_s
-    w_s * exp(-d_es / decay_km)`` over sources of category ``c`` within ``radius_km`` (decay
-    0.3 km, radius 1.5 km).
+    (speed limits, loudspeaker rules; a night-work ban sets ``n_s`` to 0). Estate ``e`` gets
+    ``E_ec = sum_s w_s * exp(-d_es / decay_km)`` over sources of category ``c`` within
+    ``radius_km`` (decay 0.3 km, radius 1.5 km).
 Occurrence
     Per household of estate ``e``, category ``c``, day ``t``: hazard ``rate_c * (E_ec /
     Ebar_c) * s_c(t) * occupants / 5``. ``Ebar_c`` is the household-weighted mean exposure of
@@ -105,7 +104,6 @@ class Sources:
     y: np.ndarray
     intensity: np.ndarray
     night: np.ndarray
-    night_ban: np.ndarray  # bool: an intervention stopped night work
 
     def __len__(self) -> int:
         return len(self.kind)
@@ -143,7 +141,6 @@ class Noise(Process):
             district=np.concatenate(cols["district"]).astype(np.int16),
             x=np.concatenate(cols["x"]), y=np.concatenate(cols["y"]),
             intensity=rng.lognormal(0.0, 0.5, len(kind)), night=_NIGHT[kind],
-            night_ban=np.zeros(len(kind), bool),
         )  # fmt: skip
         self.place_sources = self._place_near_estate(model)
         # Sparse estate-source pairs within the radius, per district.
@@ -217,7 +214,7 @@ class Noise(Process):
     def exposure(self) -> np.ndarray:
         """Exposure ``E`` (estate, category) from the current source state."""
         s, p = self.sources, self.params
-        night = s.night * ~s.night_ban * self.multipliers["night"].values
+        night = s.night * self.multipliers["night"].values
         w = s.intensity * self.multipliers["intensity"].values * (
             1 - s.night + p.night_weight * night)  # fmt: skip
         n_e = len(self.model.households.estates)
@@ -231,7 +228,7 @@ class Noise(Process):
 
     def refresh(self) -> None:
         """Recompute exposure after an intervention changed the sources (done by ``occur``
-        itself when a multiplier changed; needed after writing ``sources.night_ban``)."""
+        itself when a multiplier changed)."""
         self.cur_exposure = self.exposure() * self.norm
         self._seen = self._versions()
 
