@@ -1,11 +1,11 @@
-"""Write notebooks/04_simulation.ipynb and docs/ODD_simulation.md (the ODD text is shared).
+"""Write notebooks/04_simulation.ipynb (docs/ODD_simulation.md is kept by hand: the full ODD).
 
 Cells are kept here so the notebook stays reviewable as code. Run:
 
     .venv/bin/python tools/make_notebook_04.py
 """
 
-from _nb import ROOT, write_notebook
+from _nb import write_notebook
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
 # ODD protocol (Grimm et al. 2020), one section per element. Used verbatim in the notebook and in
@@ -164,14 +164,6 @@ PARAM_TABLE = (
 )
 ODD.append(("8. Parameter table (issue 10, sections 1 and 2)", PARAM_TABLE))
 odd_md = "\n\n".join(f"### {title}\n\n{text}" for title, text in ODD)
-ODD_DOC = (
-    "# ODD description of the predgov city simulation\n\n"
-    "The agent-based model in `predgov.sim` (`CityModel`), described with the ODD protocol (Overview, Design "
-    "concepts, Details; Grimm et al. 2020, *JASSS* 23(2) 7). The notebook `notebooks/04_simulation.ipynb` "
-    "holds the same text next to runs of the model; exact rules and constants are in each module's docstring.\n\n"
-    + odd_md.replace("### ", "## ") + "\n"
-)
-
 cells = [
     new_markdown_cell(
         "# 04 · Simulating the city\n\n"
@@ -316,7 +308,3 @@ cells = [
 ]
 
 write_notebook(cells, "04_simulation.ipynb")
-doc = ROOT / "docs" / "ODD_simulation.md"
-doc.parent.mkdir(exist_ok=True)
-doc.write_text(ODD_DOC, encoding="utf-8")
-print("wrote", doc)

@@ -344,3 +344,148 @@ def test_policy_sweep_benchmark_ends_with_its_result_line(capsys):
     # the real policies (HouseholdRisk included) give numbers; an arm left out gives nan
     assert out["oracle_averted"] >= 0 and np.isfinite(out["risk_averted"])
     assert np.isnan(out["forecast_averted"])
+
+
+# ------------------------------------------------------------------------ several seasons
+SEASONS = {"a": ("2025-11-15", "2025-12-10"), "b": ("2026-11-15", "2026-12-10")}
+SEASON_SCEN = {"scale": 0.002, "start": "2025-09-20", "end": "2026-12-10",
+               "processes": ["heating"]}  # fmt: skip
+
+
+def _heated_estates_small() -> list[int]:
+    est = CityModel(scale=0.002, start="2025-09-20", end="2025-09-20").estate_table()
+    return est.index[est["central_heating"]].tolist()
+
+
+def flush_early(budget: float, seed: int) -> list[PipeFlushing]:
+    """The first three heated estates, flushed on 1-2 October (cost 200 a household)."""
+    return [PipeFlushing(_heated_estates_small()[:3], start="2025-10-01", end="2025-10-02",
+                         capacity_per_day=100_000, unit_cost=200.0)]
+
+
+@pytest.fixture(scope="module")
+def two_seasons(tmp_path_factory) -> tuple[xr.Dataset, str]:
+    store = str(tmp_path_factory.mktemp("seasons"))
+    ds = run_experiment(SEASON_SCEN, {"flush": flush_early}, [1e9], [0, 1], seasons=SEASONS,
+                        store=store)  # fmt: skip
+    return ds, store
+
+
+def test_seasons_label_every_day_by_its_cycle(two_seasons):
+    ds, store = two_seasons
+    days = pd.DatetimeIndex(ds["time"].values)
+    # by hand: burn-in before the first flushing day, cycle a = 1 Oct..10 Dec 2025 (the
+    # preparation and the season), off season, cycle b = 1 Oct..10 Dec 2026 (the repeat)
+    want = np.where(days < "2025-10-01", "burn_in", np.where(
+        days <= "2025-12-10", "a", np.where(days < "2026-10-01", "off_season", "b")))
+    assert ds["season"].values.tolist() == want.tolist()
+    assert ds["season"].dims == ("time",)
+    # the store gives the same Dataset back, season labels included
+    xr.testing.assert_identical(collect(store), ds)
+
+
+def test_interventions_repeat_every_season_with_their_budget(two_seasons):
+    ds, _ = two_seasons
+    cost = ds["intervention_cost_total"].sel(policy="flush").squeeze("budget")
+    spent = cost.where(cost > 0, drop=True)["time"].dt.strftime("%Y-%m-%d").values.tolist()
+    assert spent == ["2025-10-01", "2026-10-01"]  # capacity covers the estates on day 1
+    est = CityModel(scale=0.002, start="2025-09-20", end="2025-09-20").estate_table()
+    households = int(est.loc[_heated_estates_small()[:3], "households"].sum())
+    per_day = cost.sel(time=["2025-10-01", "2026-10-01"]).values
+    assert (per_day == households * 200.0).all()  # every flushing flushes the same households
+
+
+@pytest.mark.filterwarnings("ignore:satisfaction_change is NaN")
+def test_season_totals_add_up_to_the_whole_horizon(two_seasons):
+    ds, _ = two_seasons
+    by = totals(ds, by=["season"])
+    whole = totals(ds)
+    assert by["season"].values.tolist() == ["burn_in", "a", "off_season", "b"]
+    for var in ds.data_vars:
+        xr.testing.assert_allclose(by[var].sum("season"), whole[var])
+    eff = compare(ds, n_boot=50)
+    assert eff["season"].values.tolist() == ["a", "b"]
+    assert eff["calls_averted"].dims == ("policy", "budget", "seed", "season")
+    # per season, by hand: baseline minus arm over the cycle's days, and the cycle's cost
+    calls = ds["calls"].sum(["district", "category"])
+    for name in ("a", "b"):
+        days = ds["season"] == name
+        diff = (calls.sel(policy="reactive") - calls.sel(policy="flush")).where(days).sum("time")
+        assert eff["calls_averted"].sel(season=name, policy="flush").values.tolist() == (
+            diff.values.tolist())
+        spent = ds["intervention_cost_total"].sel(policy="flush").where(days).sum("time")
+        np.testing.assert_allclose(eff["cost"].sel(season=name, policy="flush"), spent)
+    # the seasons plus the days outside them give the whole horizon's paired effect
+    rest = paired(ds, by=["season"]).sel(season=["burn_in", "off_season"])
+    allseason = compare(ds, n_boot=50, per_season=False)
+    for var in ("calls_averted", "cost"):
+        xr.testing.assert_allclose(eff[var].sum("season") + rest[var].sum("season"),
+                                   allseason[var])
+    assert (rest["calls_averted"].sel(season="burn_in") == 0).all()  # nothing acted yet
+    assert float(eff["calls_averted_mean"].sel(season="b").squeeze()) > 0
+
+
+def _mediation_members(policy, seed: int = 0) -> tuple[list[set], CityModel]:
+    """Merchants a 1.0-efficacy mediation network enrols in 2025 and again in 2026 (8 of
+    them, decided by ``policy`` on the hotline history), consumer disputes only."""
+    from predgov.sim.experiment.seasons import repeat_for_seasons, season_table, with_cycles
+    from predgov.sim.interventions import MediationNetwork
+
+    table = with_cycles(season_table({"2025": ("2025-07-01", "2025-09-30"),
+                                      "2026": ("2026-07-01", "2026-09-30")}), None)
+    iv = MediationNetwork(targeting=policy, start="2025-07-01", end="2025-09-30",
+                          p_mediate=1.0, efficacy=1.0, unit_cost=1.0, budget=8.0)
+    m = CityModel(seed=seed, scale=0.005, start="2024-07-01", end="2026-09-30",
+                  processes=["consumer"], interventions=repeat_for_seasons([iv], table))
+    m.run()
+    return [set(np.flatnonzero(iv.p_member_ > 0).tolist()) for iv in m.interventions], m
+
+
+def test_prevention_paradox_history_drops_the_merchants_it_helped():
+    """Mediation works only while a merchant is a member. The history policy enrols the
+    merchants with the most calls last tourist season; their disputes are all settled on
+    the spot, so they vanish from the next season's history and the policy drops them for
+    less risky merchants, while the oracle (true quality) keeps the same members."""
+    from predgov.target.policies import HistoryHotspot, Oracle
+
+    hist, m = _mediation_members(HistoryHotspot(category="consumer_dispute",
+                                                season=("07-01", "09-30")))
+    orac, mo = _mediation_members(Oracle(category="consumer_dispute"))
+    assert len(hist[0]) == len(hist[1]) == len(orac[0]) == 8
+    months = pd.DatetimeIndex(m.months)
+    s1 = (months >= "2025-07-01") & (months <= "2025-09-01")
+    s2 = (months >= "2026-07-01") & (months <= "2026-09-01")
+    # the mechanism: members made no call in the season that is the next decision's history
+    assert m.merchant_calls[s1][:, sorted(hist[0])].sum() == 0
+    assert m.merchant_calls[s1].sum() > 0
+    assert hist[0].isdisjoint(hist[1])  # the averted calls vanished: it moved elsewhere
+    # ... and the merchants it dropped complain again in season 2 (they still are bad)
+    assert m.merchant_calls[s2][:, sorted(hist[0])].sum() > 0
+    assert orac[0] == orac[1]  # true risk did not change: the oracle keeps treating them
+    assert mo.merchant_calls[s1 | s2][:, sorted(orac[0])].sum() == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"seasons": [("2025-11-15", "2026-04-05")]}, "outside the scenario's days"),
+        ({"seasons": [("2025-11-01", "2025-11-20"), ("2025-11-10", "2025-11-30")]},
+         "overlap"),
+        ({"seasons": [("2025-11-01", "2025-11-20")], "sum_over": ["time"]}, "'time' cannot"),
+        ({"seasons": {"burn_in": ("2025-11-01", "2025-11-20")}}, "reserved"),
+        ({"seasons": [("2025-11-01", "2025-11-10"), ("2025-11-20", "2025-11-30")],
+          "arms": {"x": lambda b, s: [PipeFlushing([0], start="2025-10-30")]}},
+         "start or an end but not both"),
+        ({"seasons": [("2025-11-01", "2025-11-10"), ("2025-11-12", "2025-11-30")],
+          "arms": {"x": lambda b, s: [PipeFlushing([0], start="2025-10-30",
+                                                   end="2025-10-31")]}},
+         "preparation starts"),
+    ],
+)
+def test_bad_seasons_fail_with_one_clear_error(kwargs, match):
+    args = {"scenario": {**SCEN, "end": "2025-11-30"}, "arms": {"null": null},
+            "budgets": [1.0], "seeds": [0]}
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        run_experiment(args.pop("scenario"), args.pop("arms"), args.pop("budgets"),
+                       args.pop("seeds"), **args)

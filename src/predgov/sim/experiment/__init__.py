@@ -5,7 +5,9 @@ baseline (no interventions) once per seed, with the same seed for all (common ra
 serially, with joblib or on ``dask.distributed``, optionally into a resumable store
 (``store``); ``collect`` merges a store or a Hydra multirun into the same Dataset; ``compare``
 (``compare``) gives per-seed paired differences of totals with medians, bands and bootstrap
-intervals.
+intervals. With ``seasons`` a run spans a burn-in and several seasons, the interventions are
+repeated before each (``seasons``: decided again on the history so far, the prevention
+paradox) and ``compare`` reports effects per season.
 
 Examples
 --------
@@ -19,6 +21,7 @@ Examples
 
 from predgov.sim.experiment.compare import compare, crn_ratio, paired, totals
 from predgov.sim.experiment.runner import DEFAULT_OUTPUTS, reduce_run, run_experiment
+from predgov.sim.experiment.seasons import repeat_for_seasons, season_table
 from predgov.sim.experiment.store import collect
 
 __all__ = [
@@ -28,6 +31,8 @@ __all__ = [
     "crn_ratio",
     "paired",
     "reduce_run",
+    "repeat_for_seasons",
     "run_experiment",
+    "season_table",
     "totals",
 ]

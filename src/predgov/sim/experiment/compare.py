@@ -16,12 +16,16 @@ narrow; it says how precisely the mean of *these* paired runs is known, not mode
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
+
+from predgov.sim.experiment.seasons import season_names
 
 #: Effects that count what did not happen: ``baseline - arm`` of the variable's total.
 AVERTED = {"calls_averted": "calls", "problems_averted": "problems",
@@ -47,7 +51,9 @@ def totals(
         ``(first, last)`` day, inclusive (anything ``sel`` takes on ``time``), or None for
         every day: e.g. the season after a burn-in.
     by
-        Dims to keep (e.g. ``("category",)``).
+        Dims to keep (e.g. ``("category",)``); ``"season"`` sums each season cycle of an
+        experiment run with ``seasons`` (the ``season`` labels along ``time``, in the order of
+        the days, ``burn_in`` and ``off_season`` included: they add up to the whole).
     select
         Labels to keep before summing, e.g. ``{"category": ["heating"]}`` (variables without
         that dim, such as ``intervention_cost``, are kept whole).
@@ -74,12 +80,26 @@ def totals(
         ds = ds.sel(time=sl)
         if ds.sizes["time"] == 0:
             raise ValueError(f"window {window} holds none of the experiment's {n_days} days")
-    bad = [d for d in by if d not in ds.dims]
+    seasonal = "season" in by and "season" not in ds.dims
+    if seasonal and ("season" not in ds.coords or ds["season"].dims != ("time",)):
+        raise ValueError("by: 'season' needs the experiment's season labels along time "
+                         "(run_experiment(..., seasons=...))")  # fmt: skip
+    bad = [d for d in by if d not in ds.dims and not (d == "season" and seasonal)]
     if bad:
         raise ValueError(f"by: no dims {bad} in the experiment (dims {sorted(map(str, ds.dims))})")
     keep = (*_KEEP, *by)
-    out = ds.map(lambda v: v.sum([d for d in v.dims if d not in keep], keep_attrs=True))
-    return out.drop_vars([c for c in out.coords if c not in out.dims])
+
+    def total(part: xr.Dataset) -> xr.Dataset:
+        out = part.map(lambda v: v.sum([d for d in v.dims if d not in keep], keep_attrs=True))
+        return out.drop_vars([c for c in out.coords if c not in out.dims])
+
+    if not seasonal:
+        return total(ds)
+    labels = ds["season"].values.astype(str)
+    names = list(dict.fromkeys(labels.tolist()))  # in the order of the days
+    parts = [total(ds.isel(time=np.flatnonzero(labels == n))) for n in names]
+    out = xr.concat(parts, dim=pd.Index(names, name="season"), combine_attrs="override")
+    return out.transpose(*[d for d in keep if d in out.dims], ...)
 
 
 def paired(
@@ -94,7 +114,8 @@ def paired(
 
     ``calls_averted``, ``problems_averted``, ``repeat_calls_averted`` = baseline total -
     arm total over the window; ``cost`` = arm - baseline ``intervention_cost`` from the first
-    day to the window's end (preparation before the window counts); ``satisfaction_change`` =
+    day to the window's end (preparation before the window counts; with ``"season"`` in
+    ``by``, what was spent in each season cycle inside the window); ``satisfaction_change`` =
     the arm's satisfied / rated over the window minus the baseline's. Each effect whose
     variables the experiment kept; dims (policy, budget, seed, *by).
 
@@ -124,7 +145,11 @@ def paired(
         if window is not None:
             last = window.stop if isinstance(window, slice) else window[1]
             spent = spent.sel(time=slice(None, last))
-        spent = totals(spent, by=[d for d in by if d in spent.dims], select=None)[cost_var]
+            if "season" in by:  # per season: what was spent in its cycle (preparation)
+                spent = spent.sel(time=slice(window.start if isinstance(window, slice)
+                                             else window[0], None))  # fmt: skip
+        spent = totals(spent, by=[d for d in by if d in spent.dims or d == "season"],
+                       select=None)[cost_var]
         cost = spent.drop_sel(policy=baseline) - spent.sel(policy=baseline, drop=True)
         out["cost"] = cost.assign_attrs(
             long_name="intervention cost of the arm (minus the baseline's) from the first "
@@ -216,6 +241,7 @@ def compare(
     ci: float = 0.95,
     n_boot: int = 2000,
     boot_seed: int = 0,
+    per_season: bool | None = None,
 ) -> xr.Dataset:
     """Paired effects of every arm against ``baseline``, per seed and summarised.
 
@@ -234,6 +260,10 @@ def compare(
         Level of the bootstrap interval of the mean.
     n_boot, boot_seed
         Bootstrap resamples and the seed of their generator (same seed, same interval).
+    per_season
+        Effects per evaluation season (a ``season`` dim: the cycles of ``run_experiment(...,
+        seasons=...)``, each with the cost of its own preparation); None: when the
+        experiment has seasons.
 
     Returns
     -------
@@ -262,7 +292,20 @@ def compare(
         raise ValueError(f"ci must be in (0, 1), got {ci}")
     if n_boot < 1:
         raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+    if per_season is None:
+        per_season = "season" in ds.coords and "season" not in ds.dims
+    names = season_names(ds) if per_season else []
+    if per_season:
+        if not names:
+            raise ValueError("per_season: the experiment has no seasons "
+                             "(run_experiment(..., seasons=...))")  # fmt: skip
+        by = (*[d for d in by if d != "season"], "season")
     eff = paired(ds, baseline, window=window, by=by, select=select)
+    if per_season:
+        names = [n for n in names if n in eff["season"].values]
+        if not names:
+            raise ValueError(f"window {window} holds no day of the seasons")
+        eff = eff.sel(season=names)
     weights = resample_weights(eff.sizes["seed"], n_boot, boot_seed)
     q = [(1 - ci) / 2, (1 + ci) / 2]
     out = eff.copy()
@@ -297,6 +340,8 @@ def compare(
         out["cost_per_averted_call_ci_lo"] = bounds.isel(quantile=0, drop=True).assign_attrs(attrs)
         out["cost_per_averted_call_ci_hi"] = bounds.isel(quantile=1, drop=True).assign_attrs(attrs)
     tot = totals(ds, window=window, by=by, select=select)["calls"]
+    if per_season:
+        tot = tot.sel(season=names)
     out["crn_ratio"] = crn_ratio(tot.drop_sel(policy=baseline), tot.sel(policy=baseline,
                                                                        drop=True))  # fmt: skip
     out.attrs = {
@@ -308,4 +353,6 @@ def compare(
               f"numpy default_rng({boot_seed}))",
         "seeds": int(eff.sizes["seed"]),
     }  # fmt: skip
+    if per_season:
+        out.attrs["seasons"] = ds.attrs.get("seasons", json.dumps(names))
     return out

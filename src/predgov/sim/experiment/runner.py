@@ -5,10 +5,16 @@ an arm at a budget runs with the same seed as the baseline, so both share every 
 processes (common random numbers) and their difference is the arm's effect, not noise. A job is
 a pure function of (scenario, seed, interventions, outputs), so the serial, joblib and
 dask.distributed backends give the same bytes, and a store lets a killed sweep resume.
+
+With ``seasons`` one run spans a burn-in and several evaluation seasons: the arms'
+interventions are repeated before each later season (``seasons.repeat_for_seasons``), each
+decision taken on the history recorded so far, and every day is labelled with its season cycle
+(``season`` coordinate along ``time``) so ``compare`` reports the effect per season.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -17,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+import pandas as pd
 import xarray as xr
 
+from predgov.sim.experiment import seasons as ssn
 from predgov.sim.experiment.store import (
     FORMAT,
     Job,
@@ -59,6 +67,8 @@ def run_experiment(
     outputs: Sequence[str] = DEFAULT_OUTPUTS,
     sum_over: Sequence[str] = (),
     model_class: type[Any] = CityModel,
+    seasons: Mapping[str, Sequence[Any]] | Sequence[Sequence[Any]] | None = None,
+    repeat: bool = True,
 ) -> xr.Dataset:
     """Run every arm at every budget for every seed, plus one baseline run per seed.
 
@@ -96,13 +106,25 @@ def run_experiment(
         Dims to sum each kept variable over (e.g. ``("district",)``), to bound memory.
     model_class
         ``CityModel`` or another class ``simulate`` accepts.
+    seasons
+        Evaluation seasons, in order: a mapping name -> ``(first, last)`` day or a list of
+        ``(first, last)`` (named ``season_1``, ...); the scenario must run from before the
+        first (a burn-in gives the history) to the last one's end. Each day gets a ``season``
+        label (``predgov.sim.experiment.seasons``: the cycle of preparation and season,
+        ``burn_in``, ``off_season``) and ``compare`` reports effects per season.
+    repeat
+        With several seasons, repeat each arm's interventions before every later season
+        (dates shifted by the distance between the seasons' first days, the same budget each
+        season, decided again on the history so far). False: the arms give every season's
+        interventions themselves.
 
     Returns
     -------
     xr.Dataset
         The ``outputs`` with dims (policy, budget, seed, time, ...): ``policy`` lists the
         baseline first, then the arms; the baseline's one run per seed is repeated along
-        ``budget``. Attributes: ``baseline``, ``scenario`` (JSON).
+        ``budget``. Attributes: ``baseline``, ``scenario`` (JSON); with ``seasons`` also the
+        ``season`` coordinate along ``time`` and the ``seasons`` attribute (JSON).
 
     Examples
     --------
@@ -140,6 +162,12 @@ def run_experiment(
     if not outputs:
         raise ValueError("outputs: name at least one variable to keep")
     sum_over = tuple(sum_over)
+    table = None
+    if seasons is not None:
+        table = ssn.season_table(seasons)
+        if "time" in sum_over:
+            raise ValueError("sum_over: 'time' cannot be summed when seasons label the days")
+        _check_horizon(scenario, model_class, table)
 
     described = json.dumps(scenario, sort_keys=True, default=repr, ensure_ascii=False)
     base_key = joblib.hash((FORMAT, scenario, f"{model_class.__module__}.{model_class.__name__}",
@@ -149,12 +177,22 @@ def run_experiment(
         for b in budgets:
             for s in seeds:
                 jobs.append(_job(base_key, name, b, s, _interventions(name, make, b, s)))
+    if table is not None:
+        run_start = _horizon(scenario, model_class)[0]
+        firsts = [ssn.earliest_start(j.interventions, run_start) for j in jobs[len(seeds):]]
+        table = ssn.with_cycles(table, min(firsts) if firsts else None)
+        if repeat and len(table) > 1:
+            jobs = jobs[:len(seeds)] + [
+                _job(base_key, j.policy, j.budget, j.seed,
+                     ssn.repeat_for_seasons(j.interventions, table))
+                for j in jobs[len(seeds):]]  # fmt: skip
 
     root = None if store is None else Path(store)
     if root is not None:
         spec = {"baseline": baseline, "scenario": described, "scenario_key": base_key,
                 "outputs": list(outputs), "sum_over": list(sum_over), "arms": list(arms),
-                "budgets": budgets, "seeds": seeds}  # fmt: skip
+                "budgets": budgets, "seeds": seeds,
+                "seasons": None if table is None else ssn.dumps(table)}  # fmt: skip
         update_manifest(root, spec, jobs)
         todo = [j for j in jobs if not finished(root, j)]
     else:
@@ -169,7 +207,29 @@ def run_experiment(
     def get(p: str, b: float, s: int) -> xr.Dataset:
         return done[p, None if p == baseline else b, s]
 
-    return assemble(get, [baseline, *arms], budgets, seeds, experiment_attrs(baseline, described))
+    ds = assemble(get, [baseline, *arms], budgets, seeds, experiment_attrs(baseline, described))
+    return ds if table is None else ssn.label_seasons(ds, table)
+
+
+def _horizon(scenario: Mapping[str, Any], model_class: type[Any]
+             ) -> tuple[pd.Timestamp, pd.Timestamp]:  # fmt: skip
+    """First and last day of the runs (the scenario's, else the model's defaults)."""
+    params = inspect.signature(model_class.__init__).parameters
+    days = []
+    for key in ("start", "end"):
+        value = scenario.get(key, params[key].default if key in params else None)
+        if value is None or value is inspect.Parameter.empty:
+            raise ValueError(f"seasons need the scenario's {key!r} day")
+        days.append(pd.Timestamp(value).normalize())
+    return days[0], days[1]
+
+
+def _check_horizon(scenario: Mapping[str, Any], model_class: type[Any],
+                   table: list[ssn.Season]) -> None:  # fmt: skip
+    start, end = _horizon(scenario, model_class)
+    if table[0].first < start or table[-1].last > end:
+        raise ValueError(f"seasons run {table[0].first.date()}..{table[-1].last.date()}, "
+                         f"outside the scenario's days {start.date()}..{end.date()}")
 
 
 def _check_scenario(scenario: Mapping[str, Any]) -> dict[str, Any]:

@@ -302,8 +302,13 @@ def _collect_store(root: Path, outputs: Sequence[str] | None, drop: bool) -> xr.
             return None
         return _select(read_run(root, job), outputs, f"{root / RUNS / job.filename}")
 
-    return assemble(get, manifest["policies"], manifest["budgets"], manifest["seeds"],
-                    experiment_attrs(baseline, manifest["scenario"]), drop_incomplete=drop)
+    ds = assemble(get, manifest["policies"], manifest["budgets"], manifest["seeds"],
+                  experiment_attrs(baseline, manifest["scenario"]), drop_incomplete=drop)
+    if manifest.get("seasons"):
+        from predgov.sim.experiment.seasons import label_seasons, loads
+
+        ds = label_seasons(ds, loads(manifest["seasons"]))
+    return ds
 
 
 def experiment_attrs(baseline: str, scenario: str) -> dict[str, Any]:
