@@ -81,6 +81,25 @@ class Cases:
         for name in FIELDS:
             setattr(self, name, data[name])
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Cases:
+        """A copy whose columns are views of the copied table (``copy.deepcopy`` would copy
+        the views and the table separately, so column writes would miss the table).
+
+        Examples
+        --------
+        >>> import copy
+        >>> c = Cases()
+        >>> c.add({"uid": np.array([7], np.uint64)})
+        >>> d = copy.deepcopy(c)
+        >>> d.status[0] = 9
+        >>> int(d._data["status"][0]), int(c.status[0])
+        (9, 0)
+        """
+        new = Cases.__new__(Cases)
+        memo[id(self)] = new
+        new._set(self._data.copy())
+        return new
+
     def __len__(self) -> int:
         return len(self._data)
 

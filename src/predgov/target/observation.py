@@ -97,6 +97,49 @@ def _grid_of(grid_start: np.ndarray, n: int) -> np.ndarray:
     return (np.searchsorted(grid_start, np.arange(n), side="right") - 1).astype(np.int64)
 
 
+def register(model: Any) -> tuple[xr.Dataset, xr.Dataset]:
+    """The public asset registers of ``model``: ``(estates, households)``, as in
+    :class:`Observation` (no calls, no latent state). Cheap next to :func:`observe`: what a
+    policy needs when it only maps household scores to its units (:class:`~predgov.target.
+    policies.Oracle`).
+
+    Examples
+    --------
+    >>> from predgov.sim.model import CityModel
+    >>> m = CityModel(scale=0.001, start="2025-11-10", end="2025-11-12")
+    >>> estates, households = register(m)
+    >>> estates.sizes["estate"] == len(m.households.estates), "grid" in households
+    (True, True)
+    """
+    from predgov.sim.households import BOTTOM, CORNER, EDGE, TOP  # here: sim may import target
+
+    hh = model.households
+    est = hh.estates
+    dnames = np.array(hh.district_names, dtype=str)
+    estates = xr.Dataset(
+        {"district": ("estate", dnames[est.district]),
+         "district_index": ("estate", est.district.astype(np.int64)),
+         "build_year": ("estate", est.build_year.astype(np.int64)),
+         "age": ("estate", est.age.astype(np.float64), {"units": "years"}),
+         "system_age": ("estate", est.system_age.astype(np.float64), {"units": "years"}),
+         "central_heating": ("estate", est.central_heating.astype(bool)),
+         "floors": ("estate", est.floors.astype(np.int64)),
+         "households": ("estate", est.size.astype(np.int64)),
+         "first_household": ("estate", est.start.astype(np.int64))},
+        coords={"estate": np.arange(len(est), dtype=np.int64)},
+    )  # fmt: skip
+    flags = hh.flags
+    households = xr.Dataset(
+        {"estate": ("household", hh.estate.astype(np.int64)),
+         "district": ("household", hh.district.astype(np.int64)),
+         "grid": ("household", _grid_of(hh.grid_start, len(hh))),
+         **{name: ("household", (flags & bit) != 0) for name, bit in (
+             ("edge", EDGE), ("corner", CORNER), ("top", TOP), ("bottom", BOTTOM))}},
+        coords={"household": np.arange(len(hh), dtype=np.int64)},
+    )  # fmt: skip
+    return estates, households
+
+
 def observe(model: Any, t: int) -> Observation:
     """The observation of ``model`` (a ``predgov.sim.CityModel``) at decision day index ``t``.
 
@@ -130,8 +173,6 @@ def observe(model: Any, t: int) -> Observation:
     >>> sorted(obs.households.data_vars)[:3]
     ['bottom', 'corner', 'district']
     """
-    from predgov.sim.households import BOTTOM, CORNER, EDGE, TOP  # here: sim may import target
-
     n_days = len(model.dates)
     if isinstance(t, bool) or not isinstance(t, int | np.integer) or not 0 <= t <= n_days:
         raise ValueError(f"t must be a day index in 0..{n_days}, got {t!r}")
@@ -168,27 +209,7 @@ def observe(model: Any, t: int) -> Observation:
             "decision day")},
     )  # fmt: skip
 
-    estates = xr.Dataset(
-        {"district": ("estate", dnames[est.district]),
-         "district_index": ("estate", est.district.astype(np.int64)),
-         "build_year": ("estate", est.build_year.astype(np.int64)),
-         "age": ("estate", est.age.astype(np.float64), {"units": "years"}),
-         "system_age": ("estate", est.system_age.astype(np.float64), {"units": "years"}),
-         "central_heating": ("estate", est.central_heating.astype(bool)),
-         "floors": ("estate", est.floors.astype(np.int64)),
-         "households": ("estate", est.size.astype(np.int64)),
-         "first_household": ("estate", est.start.astype(np.int64))},
-        coords={"estate": np.arange(len(est), dtype=np.int64)},
-    )  # fmt: skip
-    flags = hh.flags
-    households = xr.Dataset(
-        {"estate": ("household", hh.estate.astype(np.int64)),
-         "district": ("household", hh.district.astype(np.int64)),
-         "grid": ("household", _grid_of(hh.grid_start, len(hh))),
-         **{name: ("household", (flags & bit) != 0) for name, bit in (
-             ("edge", EDGE), ("corner", CORNER), ("top", TOP), ("bottom", BOTTOM))}},
-        coords={"household": np.arange(len(hh), dtype=np.int64)},
-    )  # fmt: skip
+    estates, households = register(model)
 
     last = max(pd.Timestamp(model.dates[-1]), date + pd.Timedelta(days=LOOKAHEAD_DAYS))
     cal = _calendar_days(str(pd.Timestamp(model.dates[0]).date()), str(last.date()))

@@ -42,7 +42,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from predgov.target.observation import LOOKAHEAD_DAYS, Observation, observe
+from predgov.target.observation import LOOKAHEAD_DAYS, Observation, observe, register
 from predgov.target.shrink import shrink_rates
 from predgov.target.treatment import treatment_list
 
@@ -105,7 +105,13 @@ def from_households(obs: Observation, unit: str, score: np.ndarray, per_househol
     >>> int(from_households(obs, "district", s)[0])
     3
     """
-    h = obs.households
+    return _rank_units(obs.households, obs.estates.sizes["estate"], obs.counts.sizes["district"],
+                       unit, score, per_household, model)  # fmt: skip
+
+
+def _rank_units(h: Any, n_estates: int, n_districts: int, unit: str, score: np.ndarray,
+                per_household: bool, model: Any) -> np.ndarray:  # fmt: skip
+    """:func:`from_households` on the household register ``h`` (no calls needed)."""
     score = np.asarray(score, dtype=np.float64)
     if unit == "household":
         return rank(score)
@@ -114,7 +120,7 @@ def from_households(obs: Observation, unit: str, score: np.ndarray, per_househol
         if nb is None:
             return np.zeros(0, np.int64)
         return rank(score[nb.complainant])
-    n = {"estate": obs.estates.sizes["estate"], "district": obs.counts.sizes["district"],
+    n = {"estate": n_estates, "district": n_districts,
          "grid": int(h["grid"].max()) + 1 if h.sizes["household"] else 0}.get(unit)
     if n is None:
         raise ValueError(f"unit {unit!r}: this policy scores households; it cannot rank "
@@ -546,9 +552,10 @@ class Oracle(Policy):
             return rank(w)
         if unit == "pair" and cat == "neighbour_dispute" and "neighbour" in procs:
             return rank(self._pair_risk(model, t))
-        obs = observe(model, t)
-        return from_households(obs, unit, self.oracle_scores(model, t), self.per_household,
-                               model)  # fmt: skip
+        estates, households = register(model)  # the registers only: no need for observe()
+        return _rank_units(households, estates.sizes["estate"],
+                           len(model.households.district_names), unit,
+                           self.oracle_scores(model, t), self.per_household, model)  # fmt: skip
 
     def _pair_risk(self, model: Any, t: int) -> np.ndarray:
         nb = model.process_by_name["neighbour"]
