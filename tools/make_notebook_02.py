@@ -6,6 +6,9 @@ cells = [
     md("""
         # 02 · Forecasting complaint volumes
 
+        **Question:** where and when will complaint volumes come next season, district by
+        category, with what uncertainty — and how far can those forecasts be trusted?
+
         Off-season work (checking heating systems in summer, briefing merchants before the tourist
         season) only pays off if it is aimed at the districts and categories where complaints *will*
         come. This notebook forecasts every district × category series of the demo city with honest

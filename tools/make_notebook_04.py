@@ -167,6 +167,9 @@ odd_md = "\n\n".join(f"### {title}\n\n{text}" for title, text in ODD)
 cells = [
     new_markdown_cell(
         "# 04 · Simulating the city\n\n"
+        "**Question:** what does a Qingdao-like city's hotline look like under reactive handling (接诉即办) "
+        "alone — the baseline every preemptive policy is measured against — and does the simulated city "
+        "reproduce the demo city's volumes, seasons and spread?\n\n"
         "The agent-based model behind \"the calls that never came\" (`predgov.sim`):\n\n"
         "1. build a Qingdao-like city and run one reactive season (接诉即办) at reduced scale;\n"
         "2. compare simulated and demo-city volumes per category and the heating season's profile;\n"
@@ -305,6 +308,15 @@ cells = [
         "sampling error, and `benchmarks/sim_speed.py` measures how much faster the array model is."
     ),
     new_markdown_cell("## 5. ODD description (Grimm et al. 2020)\n\n" + odd_md),
+    new_markdown_cell(
+        "## What to take away\n\n"
+        "* The reactive season is the baseline: after calibration the simulated volumes per category and the "
+        "heating season's profile sit close to the demo city's (tables and figures above).\n"
+        "* One seed is one possible season: quote the median over seeds with its 10–90 % band, never one run.\n"
+        "* Every draw comes from keyed streams, so a run with an intervention and the reactive run of the same "
+        "seed share their randomness: their difference is the intervention's effect, not chance. Notebook 05 "
+        "uses this paired design for targeting policies, and `predgov-city` shows it day by day."
+    ),
 ]
 
 write_notebook(cells, "04_simulation.ipynb")

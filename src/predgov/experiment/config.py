@@ -679,6 +679,193 @@ class PolicyConfig:
         return [n for n in dict.fromkeys((self.name, *self.compare)) if n != "reactive"]
 
 
+#: Estimators of ``predgov.impact.estimate`` (``auto`` lets it choose).
+IMPACT_METHODS = ("auto", "its", "did", "synth")
+#: Where the impact stage takes its counts: the data stage's cube or the simulated city.
+IMPACT_SOURCES = ("cube", "sim")
+
+
+@dataclass
+class ImpactConfig:
+    """Impact stage: calls a past action prevented (``predgov.impact.estimate``), per treated
+    unit and in total, with an interval; the naive before/after figure beside it, labelled.
+
+    Off by default. The treated set comes from ``treated`` (unit labels) with ``start`` (one
+    first treated day, or one per unit: staggered starts), or from ``treated_csv`` (a CSV with
+    columns ``unit`` and ``start``); unknown units stop the stage with their names.
+    """
+
+    enabled: bool = False
+    # cube: the data stage's cube; sim: the sim stage's simulated city (with interventions the
+    # policy arm `sim_policy`, budget `sim_budget`, seed `sim_seed`; the truth, the paired
+    # difference with the reactive city of the same seed, is written beside the estimate).
+    source: str = "cube"
+    # Category label or list of labels whose calls count (summed); null = every category.
+    category: Any = None
+    # Unit dim (district, grid, estate, ...); null = the first non-time dim after categories.
+    unit: str | None = None
+    treated: list[str] = field(default_factory=list)
+    # First treated day: one date for all, or a list with one per treated unit.
+    start: Any = None
+    # CSV of treated units and start dates (columns unit,start), instead of treated/start.
+    treated_csv: str | None = None
+    method: str = "auto"
+    level: float = 0.9
+    # Covariates over time known not to be affected by the action: variables of the cube
+    # over time (temperature) or of the place's calendar (heating_season, holiday, ...).
+    covariates: list[str] = field(default_factory=list)
+    # Last day analysed (null: the end of the data); the post-period runs from start to it.
+    end: str | None = None
+    # Periods of the estimate: null = the cube's; W-MON or MS sum days first (fewer small cells).
+    freq: str | None = None
+    sim_policy: str | None = None
+    sim_budget: float | None = None
+    sim_seed: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        import math
+
+        if self.source not in IMPACT_SOURCES:
+            _fail("impact.source", f"must be one of {list(IMPACT_SOURCES)}, got {self.source!r}")
+        if self.method not in IMPACT_METHODS:
+            _fail("impact.method", f"unknown method {self.method!r}"
+                                   f"{did_you_mean(self.method, IMPACT_METHODS)}; choose from "
+                                   f"{list(IMPACT_METHODS)}")  # fmt: skip
+        if not (math.isfinite(self.level) and 0 < self.level < 1):
+            _fail("impact.level", f"must be in (0, 1) (0.9: a 90 % interval), got {self.level}")
+        category = self.category
+        if isinstance(category, ListConfig | list | tuple):
+            category = list(category)
+            if not category or not all(isinstance(c, str) and c for c in category):
+                _fail("impact.category", f"give a category label or a list of them, got "
+                                         f"{category}")  # fmt: skip
+        elif category is not None and not (isinstance(category, str) and category):
+            _fail("impact.category", f"give a category label or a list of them, got {category!r}")
+        self.category = category
+        if self.unit is not None and (not self.unit or self.unit == "time"):
+            _fail("impact.unit", f"name a unit dim such as district, got {self.unit!r}")
+        if self.freq is not None and self.freq not in FREQS:
+            _fail("impact.freq", f"must be one of {list(FREQS)} or null, got {self.freq!r}")
+        if self.end is not None:
+            _check_dates("impact.end", self.end, self.end)
+        if self.sim_seed is not None and self.sim_seed < 0:
+            _fail("impact.sim_seed", f"must be >= 0, got {self.sim_seed}")
+        if self.seed < 0:
+            _fail("impact.seed", f"must be >= 0, got {self.seed}")
+        if len(set(self.covariates)) != len(self.covariates):
+            _fail("impact.covariates", f"names repeat: {list(self.covariates)}")
+        self.start = self._starts()
+        if self.enabled and not self.treated and self.treated_csv is None:
+            _fail("impact.treated", "impact.enabled=true needs the treated units: "
+                  "impact.treated=[...] with impact.start, or impact.treated_csv=FILE "
+                  "(columns unit,start)")  # fmt: skip
+
+    def _starts(self) -> str | list[str] | None:
+        """``start`` checked: a date, or one date per treated unit."""
+        treated = [str(t) for t in self.treated]
+        if len(set(treated)) != len(treated):
+            _fail("impact.treated", f"units repeat: {treated}")
+        if any(not t for t in treated):
+            _fail("impact.treated", f"unit labels must not be empty, got {treated}")
+        start = self.start
+        if self.treated_csv is not None:
+            if treated or start is not None:
+                _fail("impact.treated_csv", "give the treated set either as impact.treated "
+                      "and impact.start or as impact.treated_csv")
+            if not Path(self.treated_csv).is_file():
+                _fail("impact.treated_csv", f"no file {self.treated_csv!r}")
+            return None
+        if isinstance(start, ListConfig | list | tuple):
+            start = [str(s) for s in start]
+            if len(start) != len(treated):
+                _fail("impact.start", f"give one date, or one per treated unit ({len(treated)}), "
+                                      f"got {len(start)}")  # fmt: skip
+            for day in start:
+                _check_dates("impact.start", day, day)
+            return start
+        if start is None:
+            if treated:
+                _fail("impact.start", "give the first treated day (2025-07-01), or one per unit")
+            return None
+        _check_dates("impact.start", str(start), str(start))
+        return str(start)
+
+    def treated_set(self) -> dict[str, str]:
+        """``{unit label: first treated day}`` from ``treated``/``start`` or ``treated_csv``.
+
+        The CSV needs columns ``unit`` and ``start``; a missing column, an empty or repeated
+        unit, or a date that does not parse is a ConfigError naming ``impact.treated_csv``.
+
+        Examples
+        --------
+        >>> ImpactConfig(treated=["a", "b"], start="2025-07-01").treated_set()
+        {'a': '2025-07-01', 'b': '2025-07-01'}
+        >>> ImpactConfig(treated=["a", "b"], start=["2025-07-01", "2025-08-01"]).treated_set()
+        {'a': '2025-07-01', 'b': '2025-08-01'}
+        """
+        if self.treated_csv is None:
+            starts = self.start if isinstance(self.start, list) else [self.start] * len(
+                self.treated)
+            return {str(u): str(s) for u, s in zip(self.treated, starts, strict=True)}
+        import pandas as pd
+
+        key = "impact.treated_csv"
+        try:
+            frame = pd.read_csv(self.treated_csv, dtype=str, comment="#")
+        except (OSError, ValueError) as err:
+            _fail(key, f"cannot read {self.treated_csv!r}: {(str(err).splitlines() or [''])[0]}")
+        frame.columns = [str(c).strip() for c in frame.columns]
+        missing = [c for c in ("unit", "start") if c not in frame.columns]
+        if missing:
+            _fail(key, f"the CSV needs columns unit,start; missing {missing} (has "
+                       f"{list(frame.columns)})")  # fmt: skip
+        units = frame["unit"].fillna("").str.strip()
+        if (units == "").any() or not len(units):
+            _fail(key, "every row needs a unit (and the CSV at least one row)")
+        if units.duplicated().any():
+            _fail(key, f"units repeat: {sorted(set(units[units.duplicated()]))}")
+        out: dict[str, str] = {}
+        for unit, day in zip(units, frame["start"].fillna("").str.strip(), strict=True):
+            try:
+                out[unit] = pd.Timestamp(day).date().isoformat()
+            except (ValueError, TypeError):
+                _fail(key, f"unit {unit!r}: start {day!r} is not a date like 2025-07-01")
+        return out
+
+
+#: Sections a brief may hold, in the order they appear.
+BRIEF_SECTIONS = ("data", "forecast", "warn", "target", "sim", "impact")
+
+
+@dataclass
+class BriefConfig:
+    """The run's one-page brief (``predgov.viz.brief``), written last from the run directory."""
+
+    enabled: bool = True
+    lang: str = "both"
+    sections: list[str] = field(default_factory=lambda: list(BRIEF_SECTIONS))
+    # Alerts that started in the last this many days are listed.
+    alerts_days: int = 7
+    # At most this many rows per table.
+    max_rows: int = 10
+
+    def __post_init__(self) -> None:
+        if self.lang not in ("zh", "en", "both"):
+            _fail("brief.lang", f"must be zh, en or both, got {self.lang!r}")
+        bad = [s for s in self.sections if s not in BRIEF_SECTIONS]
+        if bad:
+            _fail("brief.sections", f"unknown {bad}{did_you_mean(bad[0], BRIEF_SECTIONS)}; "
+                                    f"choose from {list(BRIEF_SECTIONS)}")  # fmt: skip
+        if not self.sections or len(set(self.sections)) != len(self.sections):
+            _fail("brief.sections", f"give distinct sections from {list(BRIEF_SECTIONS)}, "
+                                    f"got {list(self.sections)}")  # fmt: skip
+        if self.alerts_days < 1:
+            _fail("brief.alerts_days", f"must be >= 1, got {self.alerts_days}")
+        if self.max_rows < 1:
+            _fail("brief.max_rows", f"must be >= 1, got {self.max_rows}")
+
+
 @dataclass
 class PredgovConfig:
     """Top-level config: one section per stage present so far."""
@@ -689,7 +876,9 @@ class PredgovConfig:
     warn: WarnConfig = field(default_factory=WarnConfig)
     sim: SimConfig = field(default_factory=SimConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    impact: ImpactConfig = field(default_factory=ImpactConfig)
     viz: VizConfig = field(default_factory=VizConfig)
+    brief: BriefConfig = field(default_factory=BriefConfig)
     seed: int = 0
     # Run again into a run directory holding a complete run (its files are replaced).
     overwrite: bool = False
@@ -700,6 +889,23 @@ class PredgovConfig:
                           "data=chicago_sanitation or data=boston_heat")
         self.warn.check_params(self.data.cube.freq)
         self.sim.check_policy(self.policy)
+        self._check_impact()
+
+    def _check_impact(self) -> None:
+        """``impact.source=sim`` needs the sim stage; ``impact.freq`` may only coarsen."""
+        impact = self.impact
+        if not impact.enabled:
+            return
+        if impact.source == "sim" and not self.sim.enabled:
+            _fail("impact.source", "impact.source=sim needs the sim stage (sim.enabled=true)")
+        if impact.source == "cube" and any(v is not None for v in (
+                impact.sim_policy, impact.sim_budget, impact.sim_seed)):  # fmt: skip
+            _fail("impact.source", "impact.sim_policy / sim_budget / sim_seed need "
+                                   "impact.source=sim")  # fmt: skip
+        order = list(FREQS)
+        freq = self.data.cube.freq if impact.source == "cube" else "D"
+        if impact.freq is not None and order.index(impact.freq) < order.index(freq):
+            _fail("impact.freq", f"cannot be finer than the counts' frequency {freq}")
 
     def inputs(self) -> dict[str, Path]:
         """Input files the run reads, by role (hashed into provenance; never overwritten).
@@ -711,9 +917,12 @@ class PredgovConfig:
         >>> PredgovConfig(data=DemoCityConfig()).inputs()
         {}
         """
+        out: dict[str, Path] = {}
         if isinstance(self.data, FileDataConfig):
-            return {"records": Path(self.data.path)}
-        return {}
+            out["records"] = Path(self.data.path)
+        if self.impact.enabled and self.impact.treated_csv is not None:
+            out["impact_treated"] = Path(self.impact.treated_csv)
+        return out
 
 
 def _check_dates(key: str, start: str, end: str) -> None:
@@ -739,6 +948,8 @@ SCHEMAS: dict[str, type] = {
     "warn_schema": WarnConfig,
     "sim_schema": SimConfig,
     "policy_schema": PolicyConfig,
+    "impact_schema": ImpactConfig,
+    "brief_schema": BriefConfig,
 }
 
 

@@ -10,7 +10,12 @@ Stages and where they write (inside the run directory):
 * warn → ``warn/`` (``alarms.nc``, ``alerts.csv``, alert board and timeline);
 * sim → ``sim/`` (``sim.nc`` in the cube schema plus outcomes, season table, overview figure;
   with ``sim.interventions`` a policy experiment: ``experiment.nc``, ``effects.csv``,
-  ``figures/effects.*``).
+  ``figures/effects.*``);
+* impact (off by default) → ``impact/`` (``impact.nc``, ``impact.csv``, ``figures/impact.*``:
+  the calls a past action prevented, on the cube or, with ``impact.source=sim``, on the
+  simulated city);
+* brief (last, after the stages and ``provenance.json``, when ``brief.enabled`` and
+  ``predgov.viz.brief`` is available) → ``brief.pdf``, ``brief.html``.
 
 Every run also holds the resolved ``config.yaml`` and ``provenance.json`` (the app adds
 ``status.json``, ``warnings.txt`` and the ``COMPLETE`` / ``FAILED`` marker). Input files are
@@ -23,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -35,6 +40,7 @@ from predgov.experiment.guard import check_run_dir
 from predgov.experiment.provenance import input_hashes, provenance, write_provenance
 from predgov.experiment.stages.data import place_calendar, run_data_stage
 from predgov.experiment.stages.forecast import cube_freq, future_axis, run_forecast_stage
+from predgov.experiment.stages.impact import run_impact_stage
 from predgov.experiment.stages.sim import run_sim_stage
 from predgov.experiment.stages.target import run_target_stage
 from predgov.experiment.stages.warn import run_warn_stage
@@ -105,8 +111,9 @@ def run_pipeline(
     out: dict[str, Path] = {"config": run_dir / "config.yaml"}
     out["config"].write_text(OmegaConf.to_yaml(raw_cfg, resolve=True), encoding="utf-8")
 
-    order = ("forecast", "target", "warn", "sim")
+    order = ("forecast", "target", "warn", "sim", "impact")
     stages = ["data", *(s for s in order if getattr(cfg, s).enabled)]
+    brief = brief_function() if cfg.brief.enabled else None
     progress = Progress(stages, status)
     with progress.stage("data", _data_line(cfg)):
         data, written = run_data_stage(cfg.data, cfg.viz, run_dir)
@@ -142,10 +149,37 @@ def run_pipeline(
         with progress.stage("sim", what):
             out.update(run_sim_stage(cfg.sim, cfg.policy, cfg.viz, run_dir / "sim"))
 
+    if cfg.impact.enabled:
+        treated = cfg.impact.treated_csv or ", ".join(cfg.impact.treated)
+        what = f"{cfg.impact.method} on {cfg.impact.source}, treated {treated}"
+        with progress.stage("impact", what):
+            out.update(run_impact_stage(cfg.impact, cube, regressors, cfg.viz,
+                                        run_dir / "impact", sim_files=out))  # fmt: skip
+
     if input_hashes(inputs) != hashes:
         log.warning("an input file changed during the run; provenance.json records its hash "
                     "from before the run")  # fmt: skip
     out["provenance"] = write_provenance(
         provenance(seed=cfg.seed, inputs=inputs, hashes=hashes), run_dir / "provenance.json"
     )
+    if cfg.brief.enabled and brief is None:
+        log.info("brief: skipped (predgov.viz.brief is not available in this version)")
+    if brief is not None:
+        # The last step, after the stages (not counted among them): reads what they wrote.
+        b = cfg.brief
+        progress_log.info("      brief: %s, sections %s", b.lang, "/".join(b.sections))
+        start = time.monotonic()
+        written = brief(run_dir, lang=b.lang, sections=list(b.sections),
+                        alerts_days=b.alerts_days, max_rows=b.max_rows)  # fmt: skip
+        out.update({f"brief_{Path(f).suffix.lstrip('.')}": Path(f) for f in written})
+        progress_log.info("      brief done in %.1f s", time.monotonic() - start)
     return out
+
+
+def brief_function() -> Callable[..., list[Path]] | None:
+    """``predgov.viz.brief`` (the run's brief), or None when this version has none."""
+    try:
+        from predgov.viz import brief
+    except ImportError:
+        return None
+    return brief

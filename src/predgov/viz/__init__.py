@@ -4,9 +4,12 @@ Every predgov figure builds on this package: :func:`briefing_style` for the look
 colours, viridis, large type, Chinese glyphs via the Noto font shipped by ``mplfonts``),
 :func:`category_labels` / :func:`district_labels` for bilingual labels, :func:`add_source_line`
 for the source and date, :func:`suppress_small` / :func:`format_table` before publishing counts,
-and :func:`save_figure` for byte-reproducible PNG, SVG and PDF files.
+and :func:`save_figure` for byte-reproducible PNG, SVG and PDF files. :func:`brief` writes the
+one-to-two-page brief (``brief.pdf``, ``brief.html``) of a run directory.
 """
 
+# The function shadows its module's name on purpose: ``predgov.viz.brief(run_dir)`` (DESIGN.md).
+from predgov.viz.brief import brief
 from predgov.viz.fonts import cjk_font_path, cjk_rc_params, register_cjk_font
 from predgov.viz.heatmap import district_category_heatmap
 from predgov.viz.save import save_figure
@@ -27,6 +30,7 @@ __all__ = [
     "STYLE_PATH",
     "add_source_line",
     "apply_briefing_style",
+    "brief",
     "briefing_style",
     "category_labels",
     "cjk_font_path",
