@@ -1,0 +1,246 @@
+"""Rolling-origin forecasts inside the training data: the pieces :class:`~predgov.forecast.
+nbglm.NBGLM` chooses its local level, predictive dispersion and recalibration with.
+
+The GLM mean of every training period times the local level known at an earlier origin is a
+forecast the model could have made then; scoring these forecasts against what followed is
+how the model learns how wrong forecasts are *out of sample*, at each lead, without refitting.
+
+* :func:`_level_paths`: exponentially weighted level ratios known at the end of every period
+  (shared, or per day type: working days and rest days);
+* :func:`_oos_errors`: those forecasts lead by lead; :func:`_oos_loss` their scaled absolute
+  error (for choosing the level's span), :func:`_oos_dispersion` their NB dispersion by lead
+  (``alpha0 + slope * h``), :func:`_pit_share` their probability integral transforms (for
+  the quantile recalibration).
+
+Arrays are ``(time, series)`` blocks; nothing here knows about cubes or calendars.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from predgov.stats.nb import MAX_DISPERSION, moment_alpha, nb_cdf, nb_pmf, size_from_alpha
+
+#: Origins of the rolling-origin forecasts: at most this many (the most recent periods).
+_OOS_ORIGINS = 365
+#: Fewer scored cells at the longest lead than this: the in-sample dispersion is used instead.
+_MIN_OOS_CELLS = 20
+
+
+def _ewm_sum(x: np.ndarray, lam: float) -> np.ndarray:
+    """``out[t] = x[t] + lam * out[t - 1]`` along axis 0 (all columns at once)."""
+    from scipy.signal import lfilter
+
+    return lfilter([1.0], [1.0, -lam], x, axis=0)
+
+
+def _ew_sums(
+    y0: np.ndarray, mu0: np.ndarray, var0: np.ndarray, lam: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exponentially weighted sums (weights ``lam**age``) of counts, means and variances (the
+    variances' weights squared)."""
+    n = y0.shape[1]
+    both = _ewm_sum(np.concatenate([y0, mu0], axis=1), lam)
+    return both[:, :n], both[:, n:], _ewm_sum(var0, lam * lam)
+
+
+def _log_ratio(
+    sums: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Log ratio of the weighted sums of counts and means, and its (delta-method) variance."""
+    num, den, vs = sums
+    with np.errstate(all="ignore"):
+        log_ratio = np.log((num + 0.5) / (den + 0.5))
+        v = vs / (den + 0.5) ** 2
+    return np.nan_to_num(log_ratio), v
+
+
+def _level_paths(
+    y0: np.ndarray, mu0: np.ndarray, var0: np.ndarray, span: int, prior: float,
+    cls: np.ndarray | None = None, memo: dict | None = None,
+) -> np.ndarray:  # fmt: skip
+    """Levels (multipliers of the GLM mean) known at the end of every period, for working days
+    (0) and rest days (1): shape ``(2,) + y0.shape``.
+
+    The shared level is the ratio of exponentially weighted sums of counts and fitted means
+    (weights ``lam**age``, ``lam = (span - 1) / (span + 1)``: the mean age of an unweighted
+    ``span``-period window), shrunk on the log scale towards 1 by its sampling variance
+    against the prior variance; with ``cls=None`` both day types get it. Otherwise each day
+    type's level is the shared one times the type's own deviation: the log ratio of its sums
+    (over its own days only, same span) minus the shared log ratio, shrunk towards 0 by its
+    sampling variance against the same prior. ``y0``, ``mu0``, ``var0`` are zero where a
+    count is missing; ``memo`` (a dict) keeps the sums between calls on the same data.
+    """
+    memo = {} if memo is None else memo
+    lam = (span - 1.0) / (span + 1.0)
+    if (span, "all") not in memo:
+        memo[span, "all"] = _ew_sums(y0, mu0, var0, lam)
+    log_all, v_all = _log_ratio(memo[span, "all"])
+    shared = np.exp(np.nan_to_num(prior / (prior + v_all) * log_all))
+    if cls is None:
+        return np.broadcast_to(shared, (2, *shared.shape))
+    if (span, "rest") not in memo:
+        rest = (cls == 1)[:, None]
+        memo[span, "rest"] = _ew_sums(y0 * rest, mu0 * rest, var0 * rest, lam)
+    by_type = (
+        tuple(a - b for a, b in zip(memo[span, "all"], memo[span, "rest"], strict=True)),
+        memo[span, "rest"],
+    )  # the sums are linear: working days' = all days' - rest days'
+    out = np.empty((2, *shared.shape))
+    for c, sums in enumerate(by_type):
+        log_c, v_c = _log_ratio(sums)
+        out[c] = shared * np.exp(np.nan_to_num(prior / (prior + v_c) * (log_c - log_all)))
+    return out
+
+
+def _level_at(paths: np.ndarray, cls: np.ndarray, lo: int, hi: int, h: int,
+              stride: int = 1) -> np.ndarray:  # fmt: skip
+    """Levels known at origins ``lo:hi:stride`` for the periods ``h`` later, ``(n, series)``."""
+    t = np.arange(lo, hi, stride)
+    return paths[cls[t + h], t]
+
+
+def _naive_mae(y: np.ndarray) -> np.ndarray:
+    """Mean absolute one-step change per column (NaN skipped), at least 0.5: an error scale."""
+    d = np.abs(np.diff(y, axis=0))
+    ok = ~np.isnan(d)
+    with np.errstate(all="ignore"):
+        scale = np.where(ok, d, 0.0).sum(axis=0) / ok.sum(axis=0)
+    return np.maximum(np.nan_to_num(scale, nan=1.0), 0.5)
+
+
+def _oos_errors(
+    y: np.ndarray, m: np.ndarray, mu: np.ndarray, paths: np.ndarray, cls: np.ndarray,
+    leads: np.ndarray, stride: int = 1,
+) -> Any:  # fmt: skip
+    """Rolling-origin forecasts of ``mu * level`` inside the training periods, lead by lead.
+
+    Origins are the periods after the first ``2 * max(leads)`` observed ones (at most the last
+    ``_OOS_ORIGINS`` periods; every ``stride``-th). Yields ``(i, h, start, pred, valid)``: the
+    forecasts of the periods ``start::stride`` made ``h`` periods earlier, and which of them
+    are scored.
+    """
+    T = y.shape[0]
+    origin_ok = np.cumsum(m, axis=0) >= 2 * int(leads.max())
+    first = max(0, T - 1 - _OOS_ORIGINS)
+    for i, h in enumerate(leads):
+        if first + h >= T:
+            break
+        pred = mu[first + h :: stride] * _level_at(paths, cls, first, T - h, h, stride)
+        valid = m[first + h :: stride] & origin_ok[first : T - h : stride]
+        yield i, int(h), first + h, pred, valid
+
+
+def _oos_loss(
+    y: np.ndarray, m: np.ndarray, mu: np.ndarray, paths: np.ndarray, cls: np.ndarray,
+    leads: np.ndarray, scale: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Mean scaled absolute error of the rolling-origin forecasts (all leads), per series, and
+    the number of scored cells at the longest lead."""
+    abs_sum = np.zeros(y.shape[1])
+    total = np.zeros(y.shape[1])
+    n_last = np.zeros(y.shape[1])
+    for i, _h, start, pred, valid in _oos_errors(y, m, mu, paths, cls, leads):
+        abs_sum += np.where(valid, np.abs(y[start:] - pred), 0.0).sum(axis=0)
+        n = valid.sum(axis=0)
+        total += n
+        if i == leads.size - 1:
+            n_last = n
+    with np.errstate(all="ignore"):
+        loss = np.where(total > 0, abs_sum / scale / total, np.nan)
+    return loss, n_last
+
+
+def _oos_dispersion(
+    y: np.ndarray, m: np.ndarray, mu: np.ndarray, paths: np.ndarray, cls: np.ndarray,
+    leads: np.ndarray, n_params: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Dispersion of the rolling-origin forecasts by lead: ``alpha0 + slope * h`` per day type.
+
+    The moment dispersion at each lead, ``(sum(e**2) k - sum(y)) / sum(m**2)`` with the
+    correction ``k = (n + n_params) / (n - n_params)`` (the forecasts use coefficients fitted
+    on the same periods: their squared errors understate a new period's by about ``n - p`` to
+    ``n + p``, as residual variance and leverage do in a linear model; it matters for monthly
+    series, 12 parameters on 60-70 months), for the target periods of each day type (``cls`` 0
+    and 1), and a line through them weighted by the cells (slope >= 0). A day type with fewer
+    than ``_MIN_OOS_CELLS`` cells at the longest lead gets the line of all periods. Returns
+    ``alpha0``, ``slope`` and the cells behind them at the first lead, each ``(2, series)``.
+    """
+    S = y.shape[1]
+    n_obs = m.sum(axis=0)
+    k = (n_obs + n_params) / np.maximum(n_obs - n_params, 1.0)
+    hs = leads.astype(float)
+    # Sums by target day type; all periods = their total.
+    sums = np.zeros((4, 2, leads.size, S))  # (n, e**2, y, m**2) x day type x lead x series
+    for i, _h, start, pred, valid in _oos_errors(y, m, mu, paths, cls, leads):
+        yv = np.where(valid, y[start:], 0.0)
+        sq = np.where(valid, (yv - pred) ** 2, 0.0)
+        p2 = np.where(valid, pred * pred, 0.0)
+        rest = (cls[start:] == 1)[:, None]
+        for c, sel in ((0, ~rest), (1, rest)):
+            sums[0, c, i] = (valid & sel).sum(axis=0)
+            sums[1, c, i] = np.where(sel, sq, 0.0).sum(axis=0)
+            sums[2, c, i] = np.where(sel, yv, 0.0).sum(axis=0)
+            sums[3, c, i] = np.where(sel, p2, 0.0).sum(axis=0)
+    n_h, sq_h, y_h, p2_h = (np.concatenate([x.sum(axis=0, keepdims=True), x]) for x in sums)
+    a_h = moment_alpha(sq_h * k, y_h, p2_h, lower=None, upper=None)  # (all/work/rest, lead, S)
+    w = np.where(np.isfinite(a_h), n_h, 0.0)
+    a_h = np.nan_to_num(a_h, nan=0.0, posinf=0.0, neginf=0.0)
+    wsum = np.maximum(w.sum(axis=1), 1e-12)
+    hbar = (w * hs[None, :, None]).sum(axis=1) / wsum
+    abar = (w * a_h).sum(axis=1) / wsum
+    dev = hs[None, :, None] - hbar[:, None, :]
+    cov = (w * dev * (a_h - abar[:, None, :])).sum(axis=1)
+    var = (w * dev**2).sum(axis=1)
+    slope = np.clip(np.where(var > 0, cov / np.maximum(var, 1e-12), 0.0), 0.0, None)
+    alpha0 = abar - slope * hbar
+    enough = n_h[1:, -1] >= _MIN_OOS_CELLS
+    return (np.where(enough, alpha0[1:], alpha0[0]), np.where(enough, slope[1:], slope[0]),
+            np.where(enough, n_h[1:, 0], n_h[0, 0]))  # fmt: skip
+
+
+def _pit_share(
+    y: np.ndarray, m: np.ndarray, mu: np.ndarray, paths: np.ndarray, cls: np.ndarray,
+    leads: np.ndarray, alpha0: np.ndarray, alpha_slope: np.ndarray, grid: np.ndarray,
+    stride: int = 1, split: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Share of rolling-origin forecasts whose (mid-distribution) PIT is below each grid level.
+
+    Every ``stride``-th origin; the dispersion of a forecast is ``alpha0 + alpha_slope * h``
+    of its target period's day type (``(2, S)`` each). Target periods before ``split`` (row 0)
+    and from it on (row 1) are counted apart (default: all in row 0). Returns ``(2,
+    len(grid), S)`` counts of PITs below the levels (fractional: the mid-distribution) and
+    ``(2, S)`` cells per series.
+    """
+    S = y.shape[1]
+    split = y.shape[0] if split is None else int(split)
+    below = np.zeros((2, grid.size, S))
+    count = np.zeros((2, S))
+    for _i, h, start, pred, valid in _oos_errors(y, m, mu, paths, cls, leads, stride):
+        yy = np.where(valid, y[start::stride], 0.0)
+        c = cls[start::stride]
+        a = np.clip(alpha0[c] + alpha_slope[c] * h, 0.0, MAX_DISPERSION)
+        hi, lo = _nb_cdf_pair(yy, pred, a)
+        width = np.maximum(hi - lo, 1e-12)
+        late = (np.arange(start, y.shape[0], stride) >= split)[:, None]
+        for part, sel in ((0, valid & ~late), (1, valid & late)):
+            for j, u in enumerate(grid):
+                below[part, j] += np.where(sel, np.clip((u - lo) / width, 0.0, 1.0),
+                                           0.0).sum(axis=0)  # fmt: skip
+            count[part] += sel.sum(axis=0)
+    return below, count
+
+
+def _nb_cdf_pair(
+    y: np.ndarray, mean: np.ndarray, alpha: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``P(Y <= y)`` and ``P(Y <= y - 1)`` for NB(mean, 1/alpha) (Poisson where alpha ~ 0).
+
+    ``y``, ``mean`` and ``alpha`` are ``(time, series)`` (``alpha`` may be per series).
+    """
+    r = np.broadcast_to(size_from_alpha(alpha, np.inf), mean.shape)
+    hi = nb_cdf(y, mean, r)
+    lo = np.clip(hi - nb_pmf(y, mean, r), 0.0, 1.0)
+    return hi, np.where(y > 0, lo, 0.0)

@@ -1,0 +1,47 @@
+"""Smoke tests of benchmarks/forecast_skill.py's pieces (the benchmark itself is not run)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "forecast_skill.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("forecast_skill", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_peer_ratios_take_the_best_peer(bench):
+    t = pd.DataFrame({"mase": [0.9, 0.8, 1.2, 0.76, 1.0]},
+                     index=["auto_ets", "auto_arima", "prophet", "default", "seasonal_naive"])
+    demo = pd.DataFrame({"mase": [0.5, 0.6]}, index=["default", "prophet"])
+    out = bench.peer_ratios({"real": t, "demo": demo}, ["real"])
+    assert out == {"real": pytest.approx(0.76 / 0.8)}
+
+
+@pytest.mark.slow
+def test_statsforecast_peer_matches_statsforecast(bench):
+    sfm = pytest.importorskip("statsforecast.models")
+    rng = np.random.default_rng(0)
+    t = pd.date_range("2023-01-02", periods=120, freq="D")
+    y = rng.poisson(np.tile([9, 9, 9, 9, 9, 4, 4], 18)[:120, None], (120, 2)).astype(float)
+    y[:, 1] = 0.0  # all zero: falls back
+    da = xr.DataArray(y, coords={"time": t, "s": ["a", "b"]}, dims=("time", "s"))
+    da["time"].attrs["freq"] = "D"
+    fc = bench.StatsForecastModel("AutoETS").fit(da).predict(14)
+    direct = sfm.AutoETS(season_length=7).forecast(y=y[:, 0], h=14, level=[80])
+    np.testing.assert_allclose(fc["mean"].sel(s="a").values, np.maximum(direct["mean"], 0))
+    np.testing.assert_allclose(fc["quantiles"].sel(s="a", quantile=0.9).values,
+                               np.maximum(direct["hi-80"], 0))  # fmt: skip
+    assert fc["fallback"].sel(s="b").item() == "fit failed"
+    assert (fc["quantiles"].diff("quantile") >= 0).all()
