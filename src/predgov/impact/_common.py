@@ -143,16 +143,24 @@ def pooled_panel(panel: Panel) -> Panel:
     treated = np.zeros(1 + c.size, dtype=bool)
     treated[0] = True
     start_idx = np.concatenate([starts, panel.start_idx[c]])
+    exposure = None if panel.exposure is None else np.column_stack(
+        [panel.exposure[:, k].sum(axis=1), panel.exposure[:, c]])
     return Panel(values, panel.times, panel.freq, panel.unit_dim, units, treated, start_idx,
-                 panel.X_cov, panel.cov_names)  # fmt: skip
+                 panel.X_cov, panel.cov_names, exposure)  # fmt: skip
 
 
 def pre_shares(panel: Panel) -> np.ndarray:
-    """Each treated unit's share of the treated units' pre-period counts (equal when none)."""
+    """Each treated unit's share of the treated units' pre-period counts (equal when none; by
+    exposure when there are no counts but an exposure)."""
     k = panel.treated_idx
     first = panel.first_start()
     tot = panel.values[:first, k].sum(axis=0)
-    return tot / tot.sum() if tot.sum() > 0 else np.full(k.size, 1.0 / k.size)
+    if tot.sum() > 0:
+        return tot / tot.sum()
+    if panel.exposure is not None:
+        e = panel.exposure[:first, k].sum(axis=0)
+        return e / e.sum()
+    return np.full(k.size, 1.0 / k.size)
 
 
 def unpool(cf: Counterfactual, shares: np.ndarray, unit_dim: str) -> Counterfactual:

@@ -28,6 +28,9 @@ class Panel:
     ``start_idx (U,)`` is the first treated period of each unit (``T`` for never-treated units,
     so ``t < start_idx[u]`` is the unit's pre-period); ``treated (U,)`` marks treated units.
     ``X_cov (T, c)`` holds the covariates (already standardised with pre-period moments).
+    ``exposure (T, U)`` (or None): what each unit's counts are proportional to (households,
+    residents); the count models take its log as offset and the regression-to-the-mean check
+    ranks and matches units on counts per unit of exposure.
     """
 
     values: np.ndarray
@@ -39,6 +42,7 @@ class Panel:
     start_idx: np.ndarray
     X_cov: np.ndarray
     cov_names: list[str] = field(default_factory=list)
+    exposure: np.ndarray | None = None
 
     @property
     def n_times(self) -> int:
@@ -63,7 +67,12 @@ class Panel:
         """The panel restricted to the unit positions ``units`` (in that order)."""
         return Panel(self.values[:, units], self.times, self.freq, self.unit_dim,
                      self.units[units], self.treated[units], self.start_idx[units], self.X_cov,
-                     self.cov_names)  # fmt: skip
+                     self.cov_names,
+                     None if self.exposure is None else self.exposure[:, units])  # fmt: skip
+
+    def log_exposure(self, units: np.ndarray) -> np.ndarray | None:
+        """``log(exposure)`` of the unit positions ``units``, ``(T, len(units))``, or None."""
+        return None if self.exposure is None else np.log(self.exposure[:, units])
 
 
 def counts_array(counts: Any) -> xr.DataArray:
@@ -234,6 +243,61 @@ def covariate_matrix(covariates: Any, times: pd.DatetimeIndex, pre: np.ndarray
     keep = scale > 0
     X = (X[:, keep] - centre[keep]) / scale[keep]
     return X, [n for n, k in zip(names, keep, strict=True) if k]
+
+
+def exposure_matrix(exposure: Any, da: xr.DataArray, unit_dim: str, times: pd.DatetimeIndex,
+                    units: np.ndarray) -> np.ndarray | None:  # fmt: skip
+    """``exposure`` as a positive ``(T, U)`` array aligned with ``times`` and ``units``.
+
+    ``exposure`` is None, the name of a coordinate of the counts (e.g. ``"households"``), or a
+    DataArray over ``(unit_dim,)`` or ``(time, unit_dim)`` covering every unit and period.
+
+    Examples
+    --------
+    >>> da = xr.DataArray(np.zeros((3, 2)), dims=("time", "estate"),
+    ...                   coords={"time": pd.date_range("2024-01-01", periods=3),
+    ...                           "estate": ["a", "b"], "households": ("estate", [10, 40])})
+    >>> exposure_matrix("households", da, "estate", da.indexes["time"], np.array(["a", "b"]))[0]
+    array([10., 40.])
+    """
+    if exposure is None:
+        return None
+    if isinstance(exposure, str):
+        if exposure not in da.coords:
+            raise ValueError(f"exposure {exposure!r} is not a coordinate of counts (have "
+                             f"{sorted(map(str, da.coords))})")  # fmt: skip
+        exposure = da.coords[exposure]
+    if not isinstance(exposure, xr.DataArray):
+        raise TypeError(f"exposure must be None, a coordinate name or an xarray DataArray, got "
+                        f"{type(exposure).__name__}")  # fmt: skip
+    dims = set(map(str, exposure.dims))
+    if unit_dim not in dims or not dims <= {"time", unit_dim}:
+        raise ValueError(f"exposure must be over ({unit_dim!r},) or ('time', {unit_dim!r}), got "
+                         f"dims {exposure.dims}")  # fmt: skip
+    e = exposure.drop_vars([c for c in exposure.coords if c not in exposure.dims])
+    if unit_dim in e.coords:
+        have = {str(u) for u in e[unit_dim].values}
+        missing = [str(u) for u in units if str(u) not in have]
+        if missing:
+            raise ValueError(f"exposure has no value for {unit_dim} {missing[:10]}")
+        e = e.assign_coords({unit_dim: [str(u) for u in e[unit_dim].values]}).sel(
+            {unit_dim: [str(u) for u in units]})
+    elif e.sizes[unit_dim] != len(units):
+        raise ValueError(f"exposure has {e.sizes[unit_dim]} {unit_dim} values, counts "
+                         f"{len(units)}")  # fmt: skip
+    if "time" in e.dims:
+        if "time" in e.coords:
+            e = e.reindex(time=times)
+        elif e.sizes["time"] != len(times):
+            raise ValueError(f"exposure has {e.sizes['time']} periods, counts {len(times)}")
+        arr = np.asarray(e.transpose("time", unit_dim).values, dtype=np.float64)
+    else:
+        arr = np.tile(np.asarray(e.values, dtype=np.float64), (len(times), 1))
+    if not np.isfinite(arr).all() or (arr <= 0).any():
+        bad = int((~np.isfinite(arr) | (arr <= 0)).sum())
+        raise ValueError(f"exposure must be positive and finite everywhere ({bad} values are "
+                         "not, or periods of counts are missing from it)")  # fmt: skip
+    return arr
 
 
 def start_attr(start: Any) -> str:

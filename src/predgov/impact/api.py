@@ -14,7 +14,19 @@ effect it finds on them is regression to the mean plus noise, so the treated uni
 counterfactual draws are multiplied by the fake units' draws of observed / counterfactual
 (their fall carries over; its uncertainty too). The comparison units are left out of the
 treated units' own fit, so their fall does not reach the counterfactual twice (through the
-comparison series of ``its`` or the time effects of ``did``).
+comparison series of ``its`` or the time effects of ``did``). With an ``exposure`` (households
+per unit) the check ranks and the match pairs units on counts per household, the scale a "most
+calls per household" rule selects on; without it, a rule on rates is matched on counts, which
+does not reproduce it (large estates with ordinary rates stand in for small ones with high
+rates, and do not regress).
+
+``rtm="eb"`` adjusts by empirical Bayes instead (:func:`~predgov.impact.checks.eb_level_ratios`,
+Hauer's before-after method): the treated units' pre-period rates are shrunk to the posterior
+means of one gamma distribution fitted to all units' rates. It has no matching noise (narrower
+intervals), but it assumes every unit's rate comes from that one distribution: treated units
+picked on something that truly raises their rate (old heating systems) and flagged by the check
+are shrunk too, which biases the effect towards zero; matching makes no such assumption, so it
+is the default (``rtm="auto"``).
 
 The ``auto`` rule (:func:`choose_method`): ``its`` with fewer than 3 untreated units, or when
 covariates are given and the pre-period spans a year (the treated units' own response to the
@@ -44,6 +56,7 @@ from predgov.impact._inputs import (
     choose_unit_dim,
     counts_array,
     covariate_matrix,
+    exposure_matrix,
     start_attr,
     start_indices,
     treated_mask,
@@ -53,6 +66,7 @@ from predgov.impact.calibration import placebo_in_time
 from predgov.impact.checks import (
     ImpactWarning,
     RegressionToMeanWarning,
+    eb_level_ratios,
     pre_trend,
     rtm_check,
     rtm_comparison_units,
@@ -66,6 +80,10 @@ MIN_PRE = 8
 #: period are pooled (one model of their total): per-unit models of a few calls a year are
 #: mostly noise and their coefficients run off (a summer of zeros separates a season term).
 POOL_BELOW = 2.0
+#: Regression-to-the-mean adjustments: ``"eb"`` empirical Bayes, ``"match"`` untreated units
+#: selected by the same rule, ``"warn"`` none; ``"auto"`` is :data:`RTM_AUTO`.
+RTM_MODES = ("auto", "eb", "match", "warn")
+RTM_AUTO = "match"
 
 
 def _fitter(method: str, options: dict[str, Any]) -> Callable[..., Counterfactual]:
@@ -206,11 +224,12 @@ def _estimate_one(panel: Panel, method: str, *, level: float, seed: int, n_draws
     rc = rtm_check(panel)
     checks["regression_to_mean"] = rc.as_dict()
     main, fake, others = panel, None, None
+    rtm = RTM_AUTO if rtm == "auto" else rtm
     if rc.selected_high:
         msg = (f"the treated units were in the upper tail of the last {rc.window} periods' counts "
                f"(mean percentile rank {rc.mean_rank:.2f}): part of any fall is regression to "
                "the mean")  # fmt: skip
-        if rtm == "auto":
+        if rtm == "match":
             fake, rule = rtm_comparison_units(panel)
             others = np.setdiff1d(panel.control_idx, fake)
             checks["regression_to_mean"].update(
@@ -224,7 +243,7 @@ def _estimate_one(panel: Panel, method: str, *, level: float, seed: int, n_draws
                 # the comparison units leave the main fit: their fall must not reach the
                 # counterfactual twice (through the comparison series or the time effects)
                 main = panel.subset(np.concatenate([panel.treated_idx, others]))
-        else:
+        elif rtm == "warn":
             msg += "; not adjusted (rtm='warn')"
     cf = run(main, options)
     checks["model"] = cf.info
@@ -238,8 +257,17 @@ def _estimate_one(panel: Panel, method: str, *, level: float, seed: int, n_draws
         checks["regression_to_mean"].update(adj)
         msg += ("; adjusted with untreated units matched on last season's level"
                 if adj["adjusted"] else f"; not adjusted ({adj['note']})")
-    elif rc.selected_high and rtm == "auto":
+    elif rc.selected_high and rtm == "match":
         msg += f"; not adjusted ({checks['regression_to_mean']['note']})"
+    elif rc.selected_high and rtm == "eb":
+        ratio, rdraws, rec = eb_level_ratios(panel, cf.draws.shape[0], rng)
+        post_k = main.post_mask()[:, main.treated_idx]
+        cf.mean = np.where(post_k, cf.mean * ratio[None, :], cf.mean)
+        cf.draws = np.where(post_k[None], cf.draws * rdraws[:, None, :].astype(np.float32),
+                            cf.draws).astype(np.float32)  # fmt: skip
+        checks["regression_to_mean"].update(adjusted=True, **rec)
+        msg += (f"; adjusted by empirical Bayes (the treated units' levels shrunk to the "
+                f"units' common distribution: x{rec['ratio']:g})")  # fmt: skip
     if rc.selected_high:
         warnings.warn(msg, RegressionToMeanWarning, stacklevel=3)
     scale = 1.0
@@ -271,6 +299,7 @@ def estimate(
     calibrate: bool = True,
     rtm: str = "auto",
     pool: bool | str = "auto",
+    exposure: Any = None,
     **options: Any,
 ) -> xr.Dataset:
     """How many calls did an action change: observed minus a counterfactual, with joint
@@ -305,8 +334,10 @@ def estimate(
     calibrate
         Placebo-in-time calibration of the intervals (:mod:`predgov.impact.calibration`).
     rtm
-        ``"auto"``: adjust for regression to the mean when the treated units were selected on
-        high counts; ``"warn"``: only warn. Either way a :class:`RegressionToMeanWarning` is
+        ``"auto"`` (= ``"match"``): adjust for regression to the mean, when the treated units
+        were selected on high counts (rates with an ``exposure``), with untreated units matched
+        on the selection window; ``"eb"``: adjust by empirical Bayes (see the module docstring);
+        ``"warn"``: only warn. Either way a :class:`RegressionToMeanWarning` is
         raised and the check is recorded in ``attrs["checks"]``.
     pool
         True: fit the treated units' total (one start needed) and allocate the counterfactual to
@@ -314,6 +345,15 @@ def estimate(
         pool when the treated units are sparse (median pre-period mean below
         :data:`POOL_BELOW` counts per period). Totals are the same kind of estimate either way;
         pooled unit-level figures are allocations, not separate estimates.
+    exposure
+        What each unit's counts are proportional to (households, residents): the name of a
+        coordinate of ``counts`` (e.g. ``"households"``) or a DataArray over the unit dim or
+        ``(time, unit dim)``; positive. ``its`` uses its log as offset (a model of calls per
+        household) and the comparison series becomes the untreated units' rate; the
+        regression-to-the-mean check ranks and matches units on counts per unit of exposure
+        (a "most calls per household" selection is then reproduced on the untreated units).
+        ``did`` absorbs a constant exposure in the unit levels and ``synth`` works on counts:
+        an exposure that varies over time is used by ``its`` only (warned otherwise).
     **options
         Method options: ``its``: ``trend`` (bool or "auto"), ``harmonics`` (yearly Fourier pairs
         or "auto"), ``comparison`` (use the untreated total as a regressor, default True);
@@ -350,8 +390,8 @@ def estimate(
         raise ValueError(f"level must be in (0, 1), got {level!r}")
     if pool not in (True, False, "auto"):
         raise ValueError(f"pool must be True, False or 'auto', got {pool!r}")
-    if rtm not in ("auto", "warn"):
-        raise ValueError(f"rtm must be 'auto' or 'warn', got {rtm!r}")
+    if rtm not in RTM_MODES:
+        raise ValueError(f"rtm must be one of {RTM_MODES}, got {rtm!r}")
     if int(n_draws) < 20:
         raise ValueError(f"n_draws must be at least 20, got {n_draws!r}")
     da, freq = check_counts(counts_array(counts))
@@ -367,9 +407,14 @@ def estimate(
             da = da.isel(category=labels.index(str(category)))
     elif category not in (None, "sum"):
         raise ValueError(f"category={category!r} given but counts have no 'category' dim")
-    da = da.drop_vars([c for c in da.coords if c not in da.dims and c != "category"])
     times = da.indexes["time"]
     units = np.asarray(da[ud].values)
+    E = exposure_matrix(exposure, da, ud, times, units)
+    if E is not None and method in ("did", "synth") and np.ptp(E, axis=0).max() > 0:
+        warnings.warn(f"an exposure that varies over time is used by 'its' only; method "
+                      f"{method!r} uses it for the regression-to-the-mean check alone",
+                      ImpactWarning, stacklevel=2)  # fmt: skip
+    da = da.drop_vars([c for c in da.coords if c not in da.dims and c != "category"])
     mask = treated_mask(treated, units, ud)
     starts = start_indices(start, times, units, mask, ud)
     check_pre_period(starts, mask, freq, times, MIN_PRE)
@@ -380,11 +425,13 @@ def estimate(
         warnings.warn(f"covariates are used by 'its' only; method {method!r} ignores them",
                       ImpactWarning, stacklevel=2)  # fmt: skip
     attrs = {"start": start_attr(start), "unit_dim": ud, "freq": freq,
-             "covariates": ",".join(cov_names)}  # fmt: skip
+             "covariates": ",".join(cov_names),
+             "exposure": "" if E is None else (exposure if isinstance(exposure, str)
+                                               else str(exposure.name or "exposure"))}  # fmt: skip
 
     def one(arr: xr.DataArray) -> xr.Dataset:
         values = np.asarray(arr.transpose("time", ud).values, dtype=np.float64)
-        panel = Panel(values, times, freq, ud, units, mask, starts, X_cov, cov_names)
+        panel = Panel(values, times, freq, ud, units, mask, starts, X_cov, cov_names, E)
         return _estimate_one(panel, method, level=level, seed=seed, n_draws=int(n_draws),
                              calibrate=calibrate, rtm=rtm, pool=pool, units_attr=units_attr,
                              attrs=attrs,

@@ -78,7 +78,8 @@ def placebo_in_time(panel: Panel, fit: Callable[[Panel], Counterfactual], *, lev
         end = s + h
         sub = Panel(
             panel.values[:end], panel.times[:end], panel.freq, panel.unit_dim, panel.units,
-            panel.treated, np.where(panel.treated, s, end), panel.X_cov[:end], panel.cov_names)
+            panel.treated, np.where(panel.treated, s, end), panel.X_cov[:end], panel.cov_names,
+            None if panel.exposure is None else panel.exposure[:end])
         try:
             cf = fit(sub)
         except ValueError:  # e.g. no counts before an early fake start: no check there

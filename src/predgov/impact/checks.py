@@ -101,10 +101,15 @@ class RTMCheck:
 def selection_levels(panel: Panel) -> tuple[np.ndarray, int]:
     """Mean count per period of every unit over the last season before the first start (the
     last year, or the whole pre-period when shorter): the window a "last season's high calls"
-    rule would look at."""
+    rule would look at. With an exposure, counts per unit of exposure (calls per household):
+    the rule a city applies to units of different sizes, and the one whose selection regresses
+    to the mean."""
     first = panel.first_start()
     window = min(first, year_lag(panel.freq))
-    return panel.values[first - window : first].mean(axis=0), window
+    level = panel.values[first - window : first].mean(axis=0)
+    if panel.exposure is not None:
+        level = level / panel.exposure[first - window : first].mean(axis=0)
+    return level, window
 
 
 def rtm_check(panel: Panel, rank: float = RTM_RANK) -> RTMCheck:
@@ -140,9 +145,11 @@ def rtm_comparison_units(panel: Panel, n_match: int = 2, n_min: int = 3
     """Untreated units "selected by the same rule", as far as the counts tell: for every treated
     unit the ``n_match`` untreated units nearest to it in selection-window level (their union,
     at least ``n_min``), so the comparison group has the treated units' spread of last-season
-    levels and regresses to the mean as they do. (The rule itself, say calls per household, is
-    not in the counts; a plain "level above the lowest treated" cut would mix in every middling
-    unit.) Returns their positions and the rule's name."""
+    levels and regresses to the mean as they do. The levels are those of
+    :func:`selection_levels`: with an exposure, rates (calls per household), so the match is on
+    the selection rule's own scale; without one the rule is not in the counts and counts
+    stand in. (A plain "level above the lowest treated" cut would mix in every middling unit.)
+    Returns their positions and the rule's name."""
     level, _ = selection_levels(panel)
     ctrl = panel.control_idx
     picked: list[int] = []
@@ -153,4 +160,66 @@ def rtm_comparison_units(panel: Panel, n_match: int = 2, n_min: int = 3
     if out.size < min(n_min, ctrl.size):
         top = ctrl[np.argsort(-level[ctrl], kind="stable")]
         out = np.unique(np.concatenate([out, top[: min(n_min, ctrl.size)]]))[: max(n_min, 1)]
-    return out, "matched_on_selection_level"
+    rule = "matched_on_selection_rate" if panel.exposure is not None else \
+        "matched_on_selection_level"  # fmt: skip
+    return out, rule
+
+
+def eb_level_ratios(panel: Panel, n_draws: int = 0, rng: np.random.Generator | None = None
+                    ) -> tuple[np.ndarray, np.ndarray | None, dict]:  # fmt: skip
+    """Empirical-Bayes correction of the treated units' pre-period levels for regression to the
+    mean (Hauer's before-after method for sites picked on high counts).
+
+    Every unit's true rate is taken from one gamma distribution (all units, treated and not:
+    the reference population), fitted by moments to the units' rates over the pre-period
+    before the first start, ``r[u] = y[u] / E[u]`` (``E`` = exposure summed over the periods,
+    or the number of periods without an exposure), net of the Poisson noise. The posterior
+    mean of a unit's rate, ``(k + y[u]) / (k / m + E[u])`` (``m`` the mean rate, ``k = m**2 / v``
+    with ``v`` the between-unit variance), is the level it would be expected to keep; selection
+    on the counts does not bias it, as it conditions on them. Returns the ratio posterior mean /
+    observed pre-period rate per treated unit (1 where a unit had no counts), with ``n_draws``
+    draws ``(n, K)`` of it from the gamma posterior (its spread: the uncertainty of the
+    shrunk level; None when ``n_draws`` is 0), and a record.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.poisson(np.full((52, 40), 2.0)).astype(float)
+    >>> top = np.argsort(-y.sum(axis=0))[:5]  # selected on high counts: all units alike
+    >>> t = pd.date_range("2023-01-02", periods=52, freq="W-MON")
+    >>> tr = np.isin(np.arange(40), top)
+    >>> p = Panel(y, t, "W-MON", "estate", np.arange(40), tr, np.where(tr, 40, 52),
+    ...           np.zeros((52, 0)))
+    >>> r, _, _ = eb_level_ratios(p)
+    >>> bool((r < 1.0).all() and (r > 0.8).all())
+    True
+    """
+    first = panel.first_start()
+    y = panel.values[:first].sum(axis=0)
+    E = (panel.exposure[:first].sum(axis=0) if panel.exposure is not None
+         else np.full(y.size, float(first)))  # fmt: skip
+    m = float(y.sum() / E.sum())
+    k_idx = panel.treated_idx
+    if m <= 0:
+        ones = np.ones((n_draws, k_idx.size)) if n_draws else None
+        return np.ones(k_idx.size), ones, {"method": "empirical_bayes", "note": "no counts"}
+    r = y / E
+    # between-unit variance of the true rates: weighted spread of the observed rates minus the
+    # Poisson noise (the unbiased moment estimator for rates with unequal exposures)
+    num = float(np.sum(E * (r - m) ** 2) - (y.size - 1) * m)
+    den = float(E.sum() - np.sum(E**2) / E.sum())
+    v = max(num / den, 1e-12 * m**2) if den > 0 else 1e-12 * m**2
+    k = m**2 / v
+    post = (k + y[k_idx]) / (k / m + E[k_idx])
+    ratio = np.where(y[k_idx] > 0, post / np.maximum(r[k_idx], 1e-300), 1.0)
+    pooled = float(np.sum(post * E[k_idx]) / max(y[k_idx].sum(), 1e-300))
+    draws = None
+    if n_draws:
+        gen = rng if rng is not None else np.random.default_rng(0)
+        # posterior of the rate: gamma(k + y, k / m + E); relative spread around its mean
+        shape = k + y[k_idx]
+        draws = ratio[None, :] * gen.gamma(shape, 1.0 / shape, (n_draws, k_idx.size))
+    return ratio, draws, {"method": "empirical_bayes", "mean_rate": round(m, 6),
+                   "between_unit_cv": round(math.sqrt(v) / m, 4),
+                   "ratio": round(pooled if y[k_idx].sum() > 0 else 1.0, 4)}  # fmt: skip

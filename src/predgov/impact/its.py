@@ -9,7 +9,10 @@ pre-period spans a year), day-of-week indicators (daily data),
 the covariates (standardised; e.g. temperature) and, when there are untreated units, the log of
 their total (the untreated comparison series, which carries shocks shared by the city). The fit
 is projected over the whole period. The treated units' values on and after their start are set
-to NaN before the fit, so they cannot enter it (no look-ahead).
+to NaN before the fit, so they cannot enter it (no look-ahead). With an exposure (households,
+residents; :func:`predgov.impact.estimate`'s ``exposure=``), its log is the offset of each
+treated unit's model (the model is one of calls per household) and the comparison series is the
+untreated units' calls per unit of exposure.
 
 Intervals: coefficients drawn from their asymptotic normal distribution, then NB counts, jointly
 over time, so cumulative totals get joint predictive intervals.
@@ -33,8 +36,9 @@ RIDGE = 0.5
 
 
 def comparison_series(panel: Panel) -> np.ndarray | None:
-    """``log(1 + total of the never-treated units)`` centred on its pre-period mean, ``(T,)``, or
-    None without untreated units (or when they are all zero)."""
+    """``log(1 + total of the never-treated units)`` (minus the log of their total exposure when
+    there is one) centred on its pre-period mean, ``(T,)``, or None without untreated units (or
+    when they are all zero)."""
     ctrl = panel.control_idx
     if ctrl.size == 0:
         return None
@@ -42,6 +46,8 @@ def comparison_series(panel: Panel) -> np.ndarray | None:
     if total[: panel.first_start()].sum() <= 0:
         return None
     z = np.log1p(total)
+    if panel.exposure is not None:
+        z = z - np.log(panel.exposure[:, ctrl].sum(axis=1))
     return z - z[: panel.first_start()].mean()
 
 
@@ -89,15 +95,19 @@ def fit_its(panel: Panel, *, n_draws: int, rng: np.random.Generator, trend: Any 
     Y[post] = np.nan  # the treated periods never enter the fit
     penalty = np.full(X.shape[1], RIDGE)
     penalty[0] = 0.0
-    fit = irls(X, Y, alpha="moments", penalty=penalty, covariance=True, max_iter=50, tol=1e-8)
-    mean = np.exp(np.clip(X @ fit.coef.T, -30.0, 25.0))
-    draws = draws_from_coef(X, fit.coef, fit.cov, fit.alpha, n_draws, rng)
+    off = panel.log_exposure(k_idx)
+    fit = irls(X, Y, alpha="moments", penalty=penalty, covariance=True, max_iter=50, tol=1e-8,
+               offset=off)  # fmt: skip
+    eta = X @ fit.coef.T + (0.0 if off is None else off)
+    mean = np.exp(np.clip(eta, -30.0, 25.0))
+    draws = draws_from_coef(X, fit.coef, fit.cov, fit.alpha, n_draws, rng, offset=off)
     info = {
         "design": names,
         "dispersion": [round(float(a), 4) for a in fit.alpha],
         "converged": bool(fit.converged.all()),
         "trend": "trend" in names,
         "harmonics": sum(n.startswith("year_cos") for n in names),
+        "exposure_offset": off is not None,
     }
     return Counterfactual(mean=mean, draws=draws, info=info)
 

@@ -564,9 +564,9 @@ def evaluate(case: ValidationCase, method: str = "auto", *, level: float = 0.9,
     level
         Interval level.
     estimator
-        ``estimate(counts, treated=, start=, method=, covariates=, level=, unit_dim=, seed=)
-        -> Dataset`` with scalar ``total_effect``, ``total_effect_lo``, ``total_effect_hi``
-        (default ``predgov.impact.estimate``).
+        ``estimate(counts, treated=, start=, method=, covariates=, level=, unit_dim=, seed=,
+        exposure=) -> Dataset`` with scalar ``total_effect``, ``total_effect_lo``,
+        ``total_effect_hi`` (default ``predgov.impact.estimate``).
 
     Returns
     -------
@@ -588,7 +588,7 @@ def evaluate(case: ValidationCase, method: str = "auto", *, level: float = 0.9,
     try:
         res = estimator(case.counts, treated=case.treated, start=case.start, method=method,
                         covariates=case.covariates, level=level, unit_dim="estate",
-                        seed=case.seed)  # fmt: skip
+                        seed=case.seed, exposure="households")  # fmt: skip
     except Exception as err:  # scored as a miss, reported by the benchmark
         row.update(estimate=math.nan, lo=math.nan, hi=math.nan, covered=False,
                    naive_est=math.nan, seconds=_time.perf_counter() - t0, method_used="",
