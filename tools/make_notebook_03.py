@@ -6,6 +6,10 @@ cells = [
     md("""
         # 03 · Early warning: emerging rises in complaint counts
 
+        **Question:** can an emerging problem be flagged from its first days of extra calls,
+        how many real problems does the warning catch, how fast, and at what cost in false
+        alarms?
+
         "Problems get found, warnings get sent": the hotline should notice an emerging problem
         (苗头性问题) — a burst pipe, a rogue merchant, a construction site working at night — from
         the first days of extra calls, not after the month-end report. A detector scores every day of
@@ -18,7 +22,9 @@ cells = [
         3. compare the detectors predgov offers;
         4. measure detection quality on a small city with injected outbreaks (probability of detection
            vs false alarms, as the threshold moves);
-        5. run on the real Brooklyn noise series, where there is no injected truth: how often does it
+        5. check that the default's alarm rate holds on series it was not tuned on (the calibration
+           harness's synthetic family);
+        6. run on the real Brooklyn noise series, where there is no injected truth: how often does it
            alarm?
     """),
     code("""
@@ -34,7 +40,9 @@ cells = [
         from predgov.viz.warn_figures import alert_board, alert_timeline
         from predgov.warn import DETECTORS, alerts, detect
         from predgov.warn.alerts import publishable
-        from predgov.warn.evaluate import demo_baseline, evaluate, inject_outbreaks, run, sweep
+        from predgov.data.synthetic_family import generate
+        from predgov.warn.evaluate import (demo_baseline, evaluate, inject_outbreaks, run, score_alarms,
+                                           sweep)
 
         pd.set_option("display.width", 160)
         pd.set_option("display.max_colwidth", 80)
@@ -198,11 +206,20 @@ cells = [
         each detector, the probability of detecting an outbreak within 3 days (POD) against false alarm
         days per series-year. Up and to the left is better; the dashed line is a budget of one false
         alarm per series-year.
+
+        Every detector gets what the `predgov` command gives it: the city's calendar
+        (`city="qingdao"`) and the observed temperature. An earlier version of this notebook left
+        both out; the default's expected counts then could not anticipate the heating season or
+        cold spells, and at one false alarm per series-year it ranked worst (POD 0.02 against
+        Farrington's 0.30). `benchmarks/warn_quality.py` passes both, as the pipeline does: that
+        is the setup users meet.
     """),
     code("""
         small = dict(districts=["市南", "城阳", "平度"],
                      categories=["water_supply", "consumer_dispute", "parking", "sanitation"])
-        base = demo_baseline(demo_city(seed=2, anomalies=False, **small))
+        test_city = demo_city(seed=2, anomalies=False, **small)
+        base = demo_baseline(test_city)
+        model = dict(city="qingdao", regressors=test_city[["temperature"]])
         test, outbreaks = inject_outbreaks(base, seed=3, k=3.0, gap=(45, 90), start=SCORED_FROM)
         print(len(outbreaks), "outbreaks injected into", len(small["districts"]) * len(small["categories"]),
               "series")
@@ -211,7 +228,7 @@ cells = [
         curves = {}
         tic = time.perf_counter()
         for method in methods:
-            scored = run(test, method, start=SCORED_FROM)
+            scored = run(test, method, start=SCORED_FROM, **model)
             label = f"{method} ({scored.name})" if method == "default" else method
             curves[label] = sweep(scored, outbreaks, within=3)
         print(f"sweeps: {time.perf_counter() - tic:.1f} s")
@@ -235,16 +252,93 @@ cells = [
         The curves compare detectors at *any* threshold. In operation a threshold must be fixed in
         advance: `evaluate` sets each detector's threshold on a separate outbreak-free city (seed 1) to
         at most one false alarm per series-year, then measures the injected city with it — the honest
-        version of the dashed line.
+        version of the dashed line. The last row is the default at its *own* thresholds, with no
+        calibration on any city: one per day and series, from the baseline's predictive
+        distribution (section 5).
     """),
     code("""
         train = demo_city(seed=1, anomalies=False, **small)
-        quality = evaluate(methods, train, test, outbreaks, fa_budget=1.0, within=3, start=SCORED_FROM)
+        quality = evaluate(methods, train, test, outbreaks, fa_budget=1.0, within=3, start=SCORED_FROM,
+                           city="qingdao", train_regressors=train[["temperature"]],
+                           test_regressors=test_city[["temperature"]])
+        own = evaluate(["default"], None, test, outbreaks, fa_budget=None, within=3, start=SCORED_FROM,
+                       city="qingdao", test_regressors=test_city[["temperature"]])
+        quality = pd.concat([quality, own.rename(index={"default": "default, own thresholds"})])
         quality[["threshold", "fa_train", "pod", "pod_any", "fa", "delay_median", "delay_p90", "ppv",
                  "n_outbreaks"]].round(3)
     """),
     md("""
-        ## 5. Real data: Brooklyn residential noise, 2023
+        ## 5. Calibrated by construction: series the package was not tuned on
+
+        A threshold tuned on one city does not carry over: on over-dispersed series the old default
+        (a fixed CUSUM threshold `h = 5.1` calibrated on the demo city) raised 2–11 false alarm
+        days per series-year. The default now derives every day's threshold from its baseline's
+        *predictive distribution*: the baseline (a calendar-aware negative-binomial GLM refitted
+        weekly on the past, outbreaks it flags left out for up to four weeks) corrects its mean and
+        dispersion by the series' own past standardised errors (self-calibration over the last
+        year), and the CUSUM threshold is the one whose in-control average run length under that
+        negative binomial gives the target number of false alarms per series-year (a Markov-chain
+        computation, `predgov.warn.arl`). The choice and its one tuning constant (a margin of 0.7
+        for errors in the estimated mean) were made on a synthetic family of series
+        (`predgov.data.synthetic_family`: Poisson through NB size 1, levels 0.3–1,000 a day,
+        weekly and yearly cycles with random phase, trends, level shifts, holidays, intermittent
+        series) — never on the real sets, which stay held out. A small version of the harness
+        (`benchmarks/calibration.py`; four members, four series each, three years, scored from
+        day 56, counted from a year and 20 days on):
+    """),
+    code("""
+        members = ["d_pois_mid", "d_nb_size1", "d_seasonal", "d_pois_high"]
+        tic = time.perf_counter()
+        fam_rows = {}
+        for name in members:
+            ds = generate(name, seed=0, n_series=4, years=3.0)
+            e0 = 385  # a year and 20 days of history
+            clean = run(ds[["counts"]].assign_attrs(freq="D"), "default", start=ds["time"].values[56])
+            none = pd.DataFrame({"series": [], "start": [], "end": []}, dtype=int)
+            fa = score_alarms(clean.alarms(), none, observed=clean.observed, start=e0)["fa"]
+            cube, table = inject_outbreaks(ds, seed=5, k=3.0, start=ds["time"].values[e0], min_mean=0.25)
+            hit = run(cube, "default", start=ds["time"].values[e0])
+            m = score_alarms(hit.alarms(), table, observed=hit.observed, start=e0, within=3)
+            fam_rows[name] = {"false alarms / series-year": fa, "POD (3 SD, within 3 days)": m["pod"],
+                              "median delay (days)": m["delay_median"], "outbreaks": m["n_outbreaks"]}
+        family_table = pd.DataFrame.from_dict(fam_rows, orient="index")
+        print(f"{time.perf_counter() - tic:.1f} s")
+
+        with briefing_style():
+            fig, ax = plt.subplots(figsize=(8, 3.6))
+            ax.barh(family_table.index, family_table["false alarms / series-year"], color=OKABE_ITO[0])
+            ax.axvspan(0.5, 1.5, color="0.85", zorder=0, lw=0)
+            ax.axvline(1.0, color="0.4", ls="--", lw=1)
+            ax.set_xlabel("false alarm days per series-year (target 1; band 0.5-1.5)")
+            ax.set_title("Default detector at its own thresholds, outbreak-free synthetic series")
+            add_source_line(fig, "predgov synthetic family (seed 0)", date=DATE)
+            plt.show()
+        family_table.round(2)
+    """),
+    md("""
+        The full harness (`python benchmarks/calibration.py`: 14 members, 12 series each, plus the
+        three real sets held out; its output is pasted in the closing note of issue 14) measured
+        for the default, counted from a year and 20 days of history on:
+
+        * false alarms per series-year **0.56–1.50 on every daily member with at least 1 request
+          a day** (Poisson, NB size 1–50, 1–1,000 a day, strong cycles, trends, level shifts,
+          holidays), 0.47–0.99 on the sparse and intermittent ones; the old fixed threshold
+          (`h = 5.1`, tuned on the demo city) gave 0.6–11 on the same series;
+        * 70 % of 3-SD outbreaks detected within 3 days (pooled; 54–89 % by member), median delay
+          1 day; 96 % of 5-SD outbreaks. This is below the 80 % aimed at: a threshold that keeps
+          its false-alarm rate on heavy-tailed series must sit higher there;
+        * the first year is weaker: without yearly terms the baseline lags the season. The
+          first-year threshold carries the uncertainty of a mean learnt from a short history
+          (`warn.arl.persistent_threshold`), which cut first-year false alarms from up to 9 to up
+          to 6 per series-year on strongly seasonal series (2 on most members) and those on the
+          real Brooklyn file (one year) from 13 to 6, at the cost of first-year detection (POD
+          0.63 → 0.53 on the family);
+        * on series of hundreds a day, a mean error of a few percent that persists for weeks is a
+          whole SD, which the run-length computation (independent days) does not see: small draws
+          like the one above can show several false alarms per series-year on such series.
+    """),
+    md("""
+        ## 6. Real data: Brooklyn residential noise, 2023
 
         A real series has no injected truth, but it shows the detectors' false-alarm behaviour on data
         that was not made to fit their assumptions. Scoring starts in March (two months of history).

@@ -208,3 +208,111 @@ def test_hydra_multirun_over_policies_and_collect(tmp_path):
     ds = collect(tmp_path)
     assert ds["policy"].values.tolist() == ["reactive", "oracle", "random"]
     assert ds.sizes["seed"] == 2
+
+
+# ------------------------------------------------------------------------------ seasons
+#: A tiny two-season experiment: flushing 1-10 Oct, season s1 (its cycle 1 Oct - 30 Nov), then
+#: the flushing repeated 61 days later (1-10 Dec) before season s2 (15 Dec - 15 Jan).
+TWO_SEASONS = [*HEAT, *FAST, "sim.scale=0.003", "sim.burn_in=null", "sim.start=2025-09-01",
+               "sim.end=2026-01-15", "sim.budgets=[100000.0]", "policy=random",
+               "policy.compare=[oracle]", "sim.interventions.flushing.params.start=2025-10-01",
+               "sim.interventions.flushing.params.end=2025-10-10",
+               "sim.seasons={s1:[2025-10-15,2025-11-30],s2:[2025-12-15,2026-01-15]}"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["+sim.season=[[2025-08-01,2025-09-01]]"],
+         "unknown config key 'sim.season' (did you mean 'sim.seasons'?)"),
+        (["sim.seasons=[[2025-08-01,2025-09-01]]"],
+         "invalid config value at 'sim.seasons': seasons are for experiments"),
+        ([*HEAT, "sim.seasons=3"], "invalid config value at 'sim.seasons': give [[first, last]"),
+        ([*HEAT, "sim.seasons=[]"], "invalid config value at 'sim.seasons': give [[first, last]"),
+        ([*HEAT, "sim.seasons=[[2025-11-15]]"],
+         "invalid config value at 'sim.seasons.0': need [first, last] dates"),
+        ([*HEAT, "sim.seasons=[[2025-11-15,2026-04-05],[2026-11-15,2027-13-01]]"],
+         "invalid config value at 'sim.seasons.1': dates must look like 2025-11-15"),
+        ([*HEAT, "sim.seasons={s1:[2025-11-15,2025-11-01]}"],
+         "invalid config value at 'sim.seasons': season 's1': last day 2025-11-01 is before"),
+        ([*HEAT, "sim.end=2027-04-05", "sim.seasons=[[2025-11-15,2026-04-05],"
+                                       "[2026-01-01,2026-03-01]]"],
+         "invalid config value at 'sim.seasons': seasons overlap or are out of order"),
+        ([*HEAT, "sim.seasons=[[2025-11-15,2026-04-05],[2026-11-15,2027-04-05]]"],
+         "invalid config value at 'sim.seasons': seasons run 2025-11-15..2027-04-05, outside "
+         "the simulated days 2024-11-15..2026-04-05"),
+        ([*HEAT, "sim.seasons=[[2024-01-01,2024-04-05]]"],
+         "invalid config value at 'sim.seasons': seasons run 2024-01-01..2024-04-05, outside"),
+        ([*HEAT, "sim.end=2026-06-30", "sim.seasons=[[2025-11-15,2026-04-05],"
+                                       "[2026-04-10,2026-06-30]]"],
+         "invalid config value at 'sim.seasons': season season_2: its preparation starts "
+         "2026-01-25, before season_1 ends (2026-04-05)"),
+        ([*HEAT, "sim.seasons={burn_in:[2025-11-15,2026-04-05]}"],
+         "invalid config value at 'sim.seasons': season name 'burn_in' is reserved"),
+    ],
+)
+def test_sim_seasons_are_checked(overrides, message):
+    with pytest.raises(ConfigError) as info:
+        _cfg(overrides)
+    text = str(info.value)
+    assert text.startswith(message), text
+    assert "\n" not in text
+
+
+def test_sim_seasons_default_and_forms():
+    assert _cfg([]).sim.seasons is None
+    listed = _cfg([*HEAT, "sim.end=2027-04-05",
+                   "sim.seasons=[[2025-11-15,2026-04-05],[2026-11-15,2027-04-05]]"]).sim
+    assert listed.seasons == [["2025-11-15", "2026-04-05"], ["2026-11-15", "2027-04-05"]]
+    named = _cfg(TWO_SEASONS).sim
+    assert named.seasons == {"s1": ["2025-10-15", "2025-11-30"],
+                             "s2": ["2025-12-15", "2026-01-15"]}  # fmt: skip
+
+
+def test_two_seasons_through_the_stage(tmp_path):
+    """Per-season rows in effects.csv equal the paired differences of each season cycle's
+    totals in experiment.nc, computed here from the labelled days."""
+    cfg = _cfg(TWO_SEASONS)
+    out = run_sim_stage(cfg.sim, cfg.policy, cfg.viz, tmp_path / "sim")
+    eff = pd.read_csv(out["effects"], comment="#")
+    assert eff[["policy", "budget", "season"]].values.tolist() == [
+        [p, 100000.0, s] for p in ["random", "oracle"] for s in ["s1", "s2"]]
+    assert "naive_drop" not in eff
+    assert (eff["cost_mean"] <= eff["budget"] + 1e-6).all()  # a budget per season
+    assert (eff["cost_mean"] > 0).all()  # the flushing was repeated before s2
+    first = out["effects"].read_text(encoding="utf-8").splitlines()[0]
+    assert "s1 2025-10-01..2025-11-30, s2 2025-12-01..2026-01-15" in first
+    with xr.open_dataset(out["experiment"]) as ds:
+        ds = ds.load()
+    labels = ds["season"].values.astype(str)
+    assert labels[ds.indexes["time"] == pd.Timestamp("2025-09-30")].tolist() == ["burn_in"]
+    assert labels[ds.indexes["time"] == pd.Timestamp("2025-12-01")].tolist() == ["s2"]
+    calls = ds["calls"].sum([d for d in ds["calls"].dims if d not in
+                             ("policy", "budget", "seed", "time")])  # fmt: skip
+    for row in eff.itertuples():
+        cyc = calls.isel(time=np.flatnonzero(labels == row.season)).sum("time")
+        diff = (cyc.sel(policy="reactive") - cyc.sel(policy=row.policy)).sel(budget=row.budget)
+        assert row.calls_averted_mean == pytest.approx(round(float(diff.mean()), 1))
+        assert row.calls_averted_median == pytest.approx(round(float(diff.median()), 1))
+    assert out["effects_png"].exists() and out["effects_s2_png"].exists()
+
+
+def test_default_experiment_outputs_have_no_seasons(tmp_path):
+    """Without sim.seasons the stage writes what it wrote before seasons existed: the same
+    columns, header and files, and no season labels in experiment.nc."""
+    cfg, out, eff = _run("heating_prep", tmp_path)
+    assert cfg.sim.seasons is None
+    assert list(eff.columns) == [
+        "policy", "budget", "calls_averted_median", "calls_averted_p10", "calls_averted_p90",
+        "calls_averted_mean", "calls_averted_ci_lo", "calls_averted_ci_hi",
+        "problems_averted_median", "repeat_calls_averted_median", "satisfaction_change_median",
+        "cost_mean", "cost_per_averted_call", "cost_per_averted_call_ci_lo",
+        "cost_per_averted_call_ci_hi", "crn_ratio", "seeds", "naive_calls_before",
+        "naive_calls_after", "naive_drop"]  # fmt: skip
+    first = out["effects"].read_text(encoding="utf-8").splitlines()[0]
+    assert first.endswith("; effects over 2025-11-15..2025-12-15, paired per seed against the "
+                          "reactive baseline (read with pandas.read_csv(..., comment='#'))")
+    assert sorted(out) == ["effects", "effects_png", "experiment"]
+    with xr.open_dataset(out["experiment"]) as ds:
+        assert "season" not in ds.coords and "seasons" not in ds.attrs
+        assert ds.attrs["window"] == "2025-11-15..2025-12-15"

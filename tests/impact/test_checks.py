@@ -168,7 +168,9 @@ def _as_panel(p, y=None) -> Panel:
                  np.where(treated, s, T), np.zeros((T, 0)))  # fmt: skip
 
 
-def test_auto_prefers_its_with_covariates_and_a_year(make_planted):
+def test_auto_prefers_did_over_covariates_when_controls_are_comparable(make_planted):
+    """Comparable untreated units: ``did``'s time effects absorb the common shocks that the
+    covariates describe (covariates no longer switch ``auto`` to ``its``)."""
     p = make_planted(46, U=12, K=3)
     t = p.counts.time
     cov = xr.Dataset({"temperature": ("time", np.sin(np.arange(t.size) / 8.0))},
@@ -176,5 +178,5 @@ def test_auto_prefers_its_with_covariates_and_a_year(make_planted):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = estimate(p.counts, p.treated, p.start, covariates=cov, n_draws=100)
-    assert out.attrs["method"] == "its"
-    assert "covariates" in json.loads(out.attrs["checks"])["method_choice"]
+    assert out.attrs["method"] == "did"
+    assert "untreated units" in json.loads(out.attrs["checks"])["method_choice"]

@@ -59,16 +59,31 @@ def test_no_look_ahead_and_nan():
     assert np.isnan(a["score"][60, 0])
 
 
-def test_calendar_baseline_falls_back_to_level_in_the_first_year():
+def test_calendar_baseline_falls_back_to_level_in_the_first_year_when_asked():
+    """``young="level"`` (the behaviour before issue 14; the default is now the calendar model
+    throughout, see test_calibration.py::test_no_threshold_jump_after_an_alarm)."""
     from predgov.warn.exceedance import baseline_forecast, one_step_forecast
 
     t = np.arange("2023-01-01", "2024-06-30", dtype="datetime64[D]")
     rng = np.random.default_rng(2)
     y = rng.poisson(6.0, (len(t), 2)).astype(float)
     y[:200, 1] = np.nan  # series 1 starts later
-    mu, size = baseline_forecast(y, t, "D", "calendar")
+    mu, size = baseline_forecast(y, t, "D", "calendar", young="level")
     mu_l, size_l = one_step_forecast(y, t, "D")
     np.testing.assert_array_equal(mu[:365, 0], mu_l[:365, 0])
     np.testing.assert_array_equal(mu[:565, 1], mu_l[:565, 1])
     assert not np.allclose(mu[400:, 0], mu_l[400:, 0])  # calendar model after a year
     np.testing.assert_array_equal(size[:365, 0], size_l[:365, 0])
+
+
+def test_calendar_baseline_is_the_calendar_model_in_the_first_year_by_default():
+    from predgov.warn.exceedance import baseline_forecast
+    from predgov.warn.expected import expected_counts
+
+    t = np.arange("2023-01-01", "2023-06-30", dtype="datetime64[D]")
+    y = np.random.default_rng(3).poisson(6.0, (len(t), 2)).astype(float)
+    mu, size = baseline_forecast(y, t, "D", "calendar")
+    ref = expected_counts(y, t, "D")
+    np.testing.assert_array_equal(mu, ref["expected"])
+    np.testing.assert_array_equal(size, ref["size"])
+    assert np.isnan(mu[:56]).all() and np.isfinite(mu[60:]).all()

@@ -107,7 +107,11 @@ def test_benchmark_main_smoke(capsys):
     printed = capsys.readouterr().out
     assert printed.strip().splitlines()[-1].startswith("RESULT pod=")
     assert "c2_pod=" in printed
-    assert list(out["demo"].index) == ["ears_c2", "nb_cusum", "exceedance", "nb_cusum_level"]
+    assert list(out["demo"].index) == [
+        "ears_c2", "nb_cusum", "exceedance", "default_own", "nb_cusum_level"
+    ]  # default_own: the default at its own per-cell thresholds (no calibration)
+    own = out["demo"].loc["default_own"]
+    assert np.isnan(own["fa_train"]) and own["n_outbreaks"] > 0
     # Weekly section: the same detectors on Monday weeks, and the weekly default's false
     # alarms by calendar month of the scored year (2023 in the small city).
     assert "weekly (W-MON)" in printed

@@ -125,7 +125,9 @@ def test_feedback_flags_an_outbreak_and_keeps_it_out_of_the_baseline():
     rng = np.random.default_rng(7)
     y = rng.poisson(10.0, (len(T), 2)).astype(float)
     y[420:450, 0] += 25.0  # a month-long outbreak in series 0
-    on = expected_counts(y, T.values, "D", reweight=None)
+    # feedback_max 45: a 30-day excess is kept out (the default, 28 days, would take it for a
+    # new level: test_calibration.py::test_a_lasting_rise_is_learnt_not_flagged_forever)
+    on = expected_counts(y, T.values, "D", reweight=None, feedback_max=45)
     off = expected_counts(y, T.values, "D", reweight=None, feedback=None)
     assert on["flagged"][425:450, 0].mean() > 0.8
     assert not off["flagged"].any()
@@ -158,9 +160,24 @@ def test_level_correction_shrinks_with_level_prior():
     t = np.arange("2024-01-01", "2024-05-01", dtype="datetime64[D]")
     y = np.full((len(t), 1), 10.0)
     y[-29:] = 14.0
-    kw = dict(refit=10_000, feedback=None, reweight=None)
+    kw = dict(refit=10_000, feedback=None, reweight=None, dispersion="fit",
+              young_level_prior=None)  # the first-year prior (14) is tested separately
     out = expected_counts(y, t, "D", **kw)
     want = 10.0 * (28 * 14 + LEVEL_PRIOR * 10) / (28 * 10 + LEVEL_PRIOR * 10)
     assert out["expected"][-1, 0] == pytest.approx(want, rel=1e-3)
     weaker = expected_counts(y, t, "D", level_prior=28.0, **kw)
     assert weaker["expected"][-1, 0] == pytest.approx(10.0 * (28 * 14 + 280) / 560, rel=1e-3)
+
+
+def test_first_year_level_follows_faster():
+    """In a series' first year the level prior is YOUNG_LEVEL_PRIOR (14), not LEVEL_PRIOR."""
+    from predgov.warn.expected import YOUNG_LEVEL_PRIOR
+
+    t = np.arange("2024-01-01", "2024-05-01", dtype="datetime64[D]")
+    y = np.full((len(t), 1), 10.0)
+    y[-29:] = 14.0
+    out = expected_counts(y, t, "D", refit=10_000, feedback=None, reweight=None,
+                          dispersion="fit")  # fmt: skip
+    k = YOUNG_LEVEL_PRIOR
+    want = 10.0 * (28 * 14 + k * 10) / (28 * 10 + k * 10)
+    assert out["expected"][-1, 0] == pytest.approx(want, rel=1e-3)

@@ -515,6 +515,12 @@ class SimConfig:
     # Effects counted only in these districts / categories ({} = the whole city), e.g.
     # {district: [西海岸新区], category: [noise_construction]}.
     effects_on: dict[str, list[str]] = field(default_factory=dict)
+    # Evaluation seasons of a multi-season experiment (null = one window, sim.start..sim.end):
+    # [[first, last], ...] (named season_1, ...) or {name: [first, last]}, in order, inside
+    # (sim.burn_in or sim.start)..sim.end. The interventions repeat before each later season
+    # (dates shifted by the distance between the seasons' first days), each decision taken on
+    # the history so far; effects.csv gets one row per policy x budget x season.
+    seasons: Any = None
 
     def __post_init__(self) -> None:
         if not 0 < self.scale <= 1.0:
@@ -550,6 +556,66 @@ class SimConfig:
                 _fail(f"sim.effects_on.{dim}", "give one or more labels, or leave the key out")
         for label, spec in self.interventions.items():
             self._check_intervention(str(label), spec)
+        if self.seasons is not None:
+            self._check_seasons()
+
+    def _check_seasons(self) -> None:
+        """``sim.seasons``: ``[[first, last], ...]`` or ``{name: [first, last]}`` of dates, in
+        order, not overlapping, inside the simulated days, far enough apart for the
+        interventions to repeat in between; normalised to ISO dates."""
+        import pandas as pd
+
+        from predgov.sim.experiment import seasons as ssn
+        from predgov.sim.experiment.store import check_name
+
+        given = self.seasons
+        if isinstance(given, DictConfig | ListConfig):
+            given = OmegaConf.to_container(given)
+        if isinstance(given, dict):
+            items = [(str(k), f"sim.seasons.{k}", v) for k, v in given.items()]
+        elif isinstance(given, list | tuple):
+            items = [(None, f"sim.seasons.{i}", v) for i, v in enumerate(given)]
+        else:
+            items = []
+        if not items:
+            _fail("sim.seasons", "give [[first, last], ...] or {name: [first, last]} dates "
+                                 f"(or null: one window sim.start..sim.end), got {given!r}")
+        norm = []
+        for name, key, win in items:
+            if name is not None:
+                try:
+                    check_name(name, "season")
+                except ValueError as err:
+                    _fail(key, str(err))
+            if isinstance(win, str) or not isinstance(win, list | tuple) or len(win) != 2:
+                _fail(key, f"need [first, last] dates like [2025-11-15, 2026-04-05], got {win!r}")
+            try:
+                days = [pd.Timestamp(str(d)) for d in win]
+            except (ValueError, TypeError):
+                _fail(key, f"dates must look like 2025-11-15, got {list(win)}")
+            norm.append([str(d.date()) for d in days])
+        self.seasons = (norm if items[0][0] is None
+                        else {name: w for (name, _, _), w in zip(items, norm, strict=True)})
+        try:
+            table = ssn.season_table(self.seasons)
+        except ValueError as err:
+            _fail("sim.seasons", str(err))
+        first_day = pd.Timestamp(self.burn_in or self.start)
+        if table[0].first < first_day or table[-1].last > pd.Timestamp(self.end):
+            _fail("sim.seasons", f"seasons run {table[0].first.date()}..{table[-1].last.date()}, "
+                                 f"outside the simulated days {first_day.date()}.."
+                                 f"{pd.Timestamp(self.end).date()} (sim.burn_in or sim.start "
+                                 "to sim.end)")  # fmt: skip
+        if self.interventions:
+            from predgov.sim.experiment.arms import build_intervention
+
+            ivs = [build_intervention(s.kind, s.params, label=str(label))
+                   for label, s in self.interventions.items()]  # fmt: skip
+            try:
+                table = ssn.with_cycles(table, ssn.earliest_start(ivs, first_day))
+                ssn.repeat_for_seasons(ivs, table)
+            except ValueError as err:
+                _fail("sim.seasons", str(err))
 
     def _check_params(self) -> None:
         """``sim.params.<process>.<name>`` must be fields of ``predgov.sim.model.SimParams``."""
@@ -630,6 +696,8 @@ class SimConfig:
                             "interventions' own targets) or list policy.compare")  # fmt: skip
         if self.burn_in is not None and not self.interventions:
             _fail("sim.burn_in", "a burn-in is for experiments (sim.interventions)")
+        if self.seasons is not None and not self.interventions:
+            _fail("sim.seasons", "seasons are for experiments (sim.interventions)")
 
 
 @dataclass

@@ -28,13 +28,18 @@ picked on something that truly raises their rate (old heating systems) and flagg
 are shrunk too, which biases the effect towards zero; matching makes no such assumption, so it
 is the default (``rtm="auto"``).
 
-The ``auto`` rule (:func:`choose_method`): ``its`` with fewer than 3 untreated units, or when
-covariates are given and the pre-period spans a year (the treated units' own response to the
-weather is then estimable; a DiD or synthetic control assumes the untreated units respond alike,
-which fails when, say, old heating systems are both the ones flushed and the ones most
-sensitive to cold: the agent-based city's flushing cases); else ``did`` when at least 3
-untreated units have a pre-period level within a factor 3 of the treated units' and the
-pre-trend test passes; ``synth`` when there are at least 5 untreated units; ``its`` else.
+The ``auto`` rule (:func:`choose_method`): ``its`` with fewer than 3 untreated units; else
+``did`` when at least 3 untreated units have a pre-period level within a factor 3 of the treated
+units' and the pre-trend test passes (its time effects absorb what hits every unit alike —
+weather, season, holidays — without modelling it; ``its`` must extrapolate the covariates'
+effects from the pre-period, which one season identifies poorly, and ``did`` ignores
+covariates); ``synth`` when there are at least 5 untreated units; ``its`` else. Measured on the
+agent-based city's ground truth (``benchmarks/impact_validation.py``, 50 seeds per case:
+flushing before a warm and a cold winter, a noise night ban, flushing selected on last season's
+rates): ``did`` covered the true effect in 88-90 % of seeds in every case against 82-88 % for
+``its``, with lower or equal RMSE. An earlier rule preferred ``its`` whenever covariates and a
+year of pre-period were given; it under-adjusted for the weather (coverage 0.82 after a cold
+winter).
 """
 
 from __future__ import annotations
@@ -47,7 +52,6 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from predgov.data.freq import periods_per_year
 from predgov.impact._common import N_DRAWS, Counterfactual, pooled_panel, pre_shares, unpool
 from predgov.impact._inputs import (
     Panel,
@@ -125,10 +129,6 @@ def choose_method(panel: Panel) -> tuple[str, str]:
     if ctrl.size < 3:
         return "its", f"{ctrl.size} untreated units (< 3): counterfactual forecast"
     first = panel.first_start()
-    if panel.cov_names and first >= 0.9 * periods_per_year(panel.freq):
-        return "its", ("covariates given and a year before the start: the treated units' own "
-                       "response to them (a DiD or synthetic control assumes the untreated "
-                       "respond alike)")  # fmt: skip
     level = panel.values[:first].mean(axis=0)
     ref = float(np.median(level[panel.treated]))
     similar = int(np.sum((level[ctrl] >= ref / 3.0) & (level[ctrl] <= ref * 3.0)))

@@ -166,6 +166,9 @@ class Baseline:
     expected: np.ndarray
     size: np.ndarray
     kind: str = "given"
+    #: Variance of the mean's persistent error (in predictive SDs squared) per cell, or None
+    #: (the calendar model's self-calibration estimates it; thresholds then allow for it).
+    persist: np.ndarray | None = None
 
     @classmethod
     def given(cls, values: np.ndarray, freq: str, expected: Any, size: Any = None) -> Baseline:
@@ -224,16 +227,19 @@ def fit_baseline(
     cache: BaselineCache | None = None,
     expected: Any = None,
     size: Any = None,
+    young: str = "calendar",
 ) -> Baseline:
     """In-control means and NB sizes from the chosen baseline (a name, or a :class:`Baseline`);
     a forecaster's one-step means ``expected`` (and sizes ``size``), when given, win
     (:meth:`Baseline.given`).
 
-    ``"calendar"`` falls back to ``"level"`` in the periods where a series has less than a
-    year of history (from its first observed period): the yearly and calendar terms cannot be
-    estimated yet, and on the short real Brooklyn series the level baseline gives fewer false
-    alarms (``benchmarks/warn_quality.py``). ``cache`` (owned by the caller) keeps calendar fits
-    between detectors scoring the same counts.
+    ``"calendar"`` in a series' first year (``young``): ``"calendar"`` (default) keeps the
+    calendar model, which leaves its yearly terms out until a year of history exists and
+    leaves flagged outbreaks out of its fit, level and dispersion; ``"level"`` falls back to
+    the rolling level baseline there (the behaviour before issue 14: its NB size came from
+    the errors of every past day, outbreaks included, so after an outbreak its alarm count
+    jumped, e.g. from 10 to 219). ``cache`` (owned by the caller) keeps calendar fits between
+    detectors scoring the same counts.
 
     Examples
     --------
@@ -257,19 +263,24 @@ def fit_baseline(
     def fit() -> Baseline:
         out = expected_counts(x, time, freq, city=city, regressors=regressors, groups=groups,
                               start=start, end=end, **opts)  # fmt: skip
-        return Baseline(out["expected"], out["size"], "calendar")
+        return Baseline(out["expected"], out["size"], "calendar", out.get("persist"))
 
     key = None
     if cache is not None:
         key = _cache_key(x, time, freq, city, regressors, groups, opts, start, end)
     fitted = (cache or BaselineCache()).get(key, fit)
     mu, size = fitted.expected.copy(), fitted.size.copy()
-    young = _young(x, freq)
-    if young.any():
+    persist = None if fitted.persist is None else fitted.persist.copy()
+    if young not in ("calendar", "level"):
+        raise ValueError(f"young must be 'calendar' or 'level', got {young!r}")
+    first_year = _young(x, freq) if young == "level" else np.zeros(x.shape, bool)
+    if first_year.any():
         mu_l, size_l = one_step_forecast(x, time, freq, level_window=level_window, guard=guard)
-        mu = np.where(young, mu_l, mu)
-        size = np.where(young, size_l, size)
-    return Baseline(mu, size, "calendar")
+        mu = np.where(first_year, mu_l, mu)
+        size = np.where(first_year, size_l, size)
+        if persist is not None:
+            persist = np.where(first_year, 0.0, persist)
+    return Baseline(mu, size, "calendar", persist)
 
 
 def baseline_forecast(

@@ -129,9 +129,10 @@ def method_label(name: str, lang: str = "both") -> str:
 #: The recommended detector per frequency, with its tuned parameters (chosen by measurement:
 #: ``benchmarks/warn_quality.py``; see the module docstring of :mod:`predgov.warn`).
 DEFAULT: dict[str, tuple[str, dict[str, Any]]] = {
-    # h: the threshold that gave 1 false alarm per series-year on the outbreak-free demo city
-    # (benchmarks/warn_quality.py calibrates 5.003), rounded up to 0.1.
-    "D": ("nb_cusum", {"baseline": "calendar", "delta": 2.0, "h": 5.1}),
+    # No fixed h: each cell's threshold gives fa = 1 false alarm per series-year under the
+    # baseline's self-calibrated predictive distribution (predgov.warn.arl), chosen on the
+    # synthetic family of benchmarks/calibration.py.
+    "D": ("nb_cusum", {"baseline": "calendar", "delta": 2.0, "fa": 1.0}),
     "W-MON": ("farrington", {}),
     "MS": ("farrington", {}),
 }
@@ -216,7 +217,7 @@ def resolve_method(method: str, freq: str) -> tuple[str, dict[str, Any]]:
     >>> resolve_method("default", "MS")
     ('farrington', {})
     >>> resolve_method("default", "D")
-    ('nb_cusum', {'baseline': 'calendar', 'delta': 2.0, 'h': 5.1})
+    ('nb_cusum', {'baseline': 'calendar', 'delta': 2.0, 'fa': 1.0})
     """
     key = str(method).lower()
     if key == "default":
@@ -298,6 +299,56 @@ def model_params(
     return out
 
 
+@dataclass
+class Prepared:
+    """Inputs of one detector run, prepared once for :func:`detect` and
+    :func:`predgov.warn.evaluate.run`: validated counts, their frequency, the detector and its
+    parameters (defaults merged, DataArrays stacked, calendar-model keywords added), the
+    stacked series and the time stamps."""
+
+    da: xr.DataArray
+    freq: str
+    name: str
+    params: dict[str, Any]
+    call: dict[str, Any]
+    stacked: Any
+    time: np.ndarray
+
+
+def prepare(
+    counts: xr.Dataset | xr.DataArray,
+    method: str,
+    params: dict[str, Any],
+    *,
+    city: str | None = None,
+    regressors: Any = None,
+    pool: str | None = "category",
+    cache: BaselineCache | None = None,
+) -> Prepared:
+    """Validate ``counts`` and resolve ``method`` and ``params`` the way every entry point
+    does (:func:`detect`, :func:`predgov.warn.evaluate.run`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.date_range("2024-01-01", periods=10, freq="D")
+    >>> da = xr.DataArray(np.ones((10, 2)), coords={"time": t}, dims=("time", "s"))
+    >>> p = prepare(da, "default", {})
+    >>> p.freq, p.name, p.stacked.values.shape
+    ('D', 'nb_cusum', (10, 2))
+    """
+    da = as_counts(counts)
+    check_counts(da)
+    freq = freq_of(da, counts if isinstance(counts, xr.Dataset) else None)
+    name, merged = resolve_method(method, freq)
+    merged.update(params)
+    stacked = stack(da)
+    time = np.asarray(da["time"].values)
+    call = {k: _as_array(v, stacked) for k, v in merged.items()}
+    call.update(model_params(stacked, city, regressors, pool, cache))
+    return Prepared(da, freq, name, merged, call, stacked, time)
+
+
 def detect(
     counts: xr.Dataset | xr.DataArray,
     method: str = "default",
@@ -358,16 +409,10 @@ def detect(
     >>> out["alarm"].isel(time=-1).item(), out.attrs["detector"]
     (True, 'ears_c2')
     """
-    da = as_counts(counts)
-    check_counts(da)
-    freq = freq_of(da, counts if isinstance(counts, xr.Dataset) else None)
-    name, merged = resolve_method(method, freq)
-    merged.update(params)
-    stacked = stack(da)
-    time = np.asarray(da["time"].values)
-    call = {k: _as_array(v, stacked) for k, v in merged.items()}
-    call.update(model_params(stacked, city, regressors, pool, cache))
-    res = run_detector(name, stacked.values, time, freq, call, start, end)
+    prep = prepare(counts, method, params, city=city, regressors=regressors, pool=pool,
+                   cache=cache)  # fmt: skip
+    freq, name, merged, stacked, time = prep.freq, prep.name, prep.params, prep.stacked, prep.time
+    res = run_detector(name, stacked.values, time, freq, prep.call, start, end)
     nothing = _warn_if_nothing_scored(
         res, stacked.values, time, name, freq, _scalars(merged), start, end
     )

@@ -59,7 +59,7 @@ from predgov.warn._common import (
 )
 from predgov.warn.baseline import BaselineCache
 from predgov.warn.cusum import cusum_path
-from predgov.warn.detect import DETECTORS, model_params, resolve_method, run_detector
+from predgov.warn.detect import DETECTORS, prepare, run_detector
 
 #: Hotline weekday profile (Mon..Sun) used by :func:`nb_baseline` (illustrative).
 WEEKDAY_PROFILE = np.array([1.15, 1.05, 1.0, 1.0, 0.95, 0.9, 0.95])
@@ -447,14 +447,10 @@ def run(
 ) -> Scored:
     """Run a detector for evaluation (keeps what a threshold sweep needs); ``city``,
     ``regressors``, ``pool`` and ``cache`` as for :func:`~predgov.warn.detect`."""
-    da = as_counts(counts)
-    freq = freq_of(da, counts if isinstance(counts, xr.Dataset) else None)
-    name, merged = resolve_method(method, freq)
-    merged.update(params)
-    stacked = stack(da)
-    time = np.asarray(da["time"].values)
-    merged.update(model_params(stacked, city, regressors, pool, cache))
-    raw = run_detector(name, stacked.values, time, freq, merged, start, end)
+    prep = prepare(counts, method, params, city=city, regressors=regressors, pool=pool,
+                   cache=cache)  # fmt: skip
+    name, freq, stacked, time = prep.name, prep.freq, prep.stacked, prep.time
+    raw = run_detector(name, stacked.values, time, freq, prep.call, start, end)
     i0, i1 = resolve_range(time, start, end)
     base = np.asarray(raw["threshold"])
     finite = base[np.isfinite(base)]
@@ -466,7 +462,7 @@ def run(
         observed=~np.isnan(stacked.values),
         start=i0,
         end=i1,
-        default_threshold=float(finite.flat[0]) if finite.size else math.nan,
+        default_threshold=float(np.median(finite)) if finite.size else math.nan,
     )
 
 
@@ -619,7 +615,7 @@ def evaluate(
             h = float(thresholds[method])
             fa_train = math.nan
         elif fa_budget is None or train is None:
-            h = scored_test.default_threshold
+            h = None  # each detector's own thresholds (per cell for the default CUSUM)
             fa_train = math.nan
         else:
             scored_train = run(
@@ -632,6 +628,8 @@ def evaluate(
             scored_test.alarms(h), outbreaks, observed=scored_test.observed, within=within,
             tail=tail, start=scored_test.start, end=scored_test.end, freq=scored_test.freq,
         )  # fmt: skip
+        if h is None:
+            h = scored_test.default_threshold
         rows.append({"method": method, "threshold": h, "fa_train": fa_train, **m})
     return pd.DataFrame(rows).set_index("method")
 

@@ -11,8 +11,15 @@ history the policies decide on) to ``sim.end``; the paired effects are taken ove
 ``sim.start``..``sim.end``. It writes ``experiment.nc`` (dims policy, budget, seed, time,
 district, category; ``predgov.sim.experiment.collect`` merges these files over a Hydra
 multirun), ``effects.csv`` (one row per policy × budget, plain numbers) and
-``figures/effects.*``. Simulated totals count no person, so small-cell suppression does not
-apply to them (said in the CSV's first line and the Dataset's attributes).
+``figures/effects.*``. With ``sim.seasons`` the run spans a burn-in and several evaluation
+seasons (``run_experiment(..., seasons=...)``: the interventions repeat before each later
+season, decided again on the history so far); ``experiment.nc`` labels each day with its
+``season`` cycle, ``effects.csv`` has a ``season`` column (one row per policy × budget ×
+season; each season's effects over its cycle, the preparation and the season, with that
+cycle's cost; no naive before/after columns), ``figures/effects.*`` shows the first season and
+``figures/effects_<season>.*`` each later one (the season is named on the source line).
+Without ``sim.seasons`` nothing changes. Simulated totals count no person, so small-cell
+suppression does not apply to them (said in the CSV's first line and the Dataset's attributes).
 """
 
 from __future__ import annotations
@@ -189,9 +196,10 @@ def experiment_arms(cfg: SimConfig, policy: PolicyConfig) -> dict[str, Any]:
 
 
 def effects_table(eff: xr.Dataset) -> pd.DataFrame:
-    """One row per policy × budget: calls averted (median, 10-90 % band, mean with its
-    bootstrap CI), problems and repeat calls averted, satisfaction change, mean cost, cost per
-    averted call (with CI) and the CRN ratio; plain numbers (NaN where undefined).
+    """One row per policy × budget (× season, when ``eff`` has that dim): calls averted
+    (median, 10-90 % band, mean with its bootstrap CI), problems and repeat calls averted,
+    satisfaction change, mean cost, cost per averted call (with CI) and the CRN ratio; plain
+    numbers (NaN where undefined).
 
     Examples
     --------
@@ -206,9 +214,10 @@ def effects_table(eff: xr.Dataset) -> pd.DataFrame:
     rows = eff[[v for v in EFFECT_COLUMNS.values() if v in eff]]
     frame = rows.to_dataframe().reset_index()
     frame = frame.rename(columns={v: k for k, v in EFFECT_COLUMNS.items()})
-    cols = ["policy", "budget"] + [c for c in EFFECT_COLUMNS if c in frame]
+    keys = ["policy", "budget"] + (["season"] if "season" in eff.dims else [])
+    cols = keys + [c for c in EFFECT_COLUMNS if c in frame]
     frame = frame[cols].copy()
-    digits = {c: 4 if c.startswith("satisfaction") else 1 for c in cols[2:]}
+    digits = {c: 4 if c.startswith("satisfaction") else 1 for c in cols[len(keys):]}
     frame = frame.round(digits)
     frame["seeds"] = int(eff.sizes["seed"])
     return frame
@@ -273,12 +282,15 @@ def run_experiment_stage(
         [f"{b:g}" for b in cfg.budgets], list(cfg.seeds), cfg.backend)
     ds = run_experiment(scenario, arms, list(cfg.budgets), list(cfg.seeds),
                         backend=cfg.backend, n_jobs=cfg.n_jobs, scheduler=cfg.scheduler,
-                        store=cfg.store)  # fmt: skip
-    window = (cfg.start, cfg.end)
+                        store=cfg.store, seasons=cfg.seasons)  # fmt: skip
+    # with seasons, each season's effects are over its own cycle (compare per season)
+    window = None if cfg.seasons is not None else (cfg.start, cfg.end)
     described = {label: {"kind": s.kind, **s.params} for label, s in cfg.interventions.items()}
     ds.attrs.update(
         policy=",".join(arms), budget=",".join(f"{b:g}" for b in cfg.budgets),
-        window=f"{cfg.start}..{cfg.end}", burn_in=cfg.burn_in or "none", scale=cfg.scale,
+        window=(f"{cfg.start}..{cfg.end}" if window else "per season cycle (attribute "
+                "seasons: name, cycle start, first and last day)"),
+        burn_in=cfg.burn_in or "none", scale=cfg.scale,
         interventions=json.dumps(described, sort_keys=True, ensure_ascii=False, default=str),
         budget_units="total spending per run, in the unit of the interventions' unit_cost",
         suppression=SIMULATED_NOTE,
@@ -288,15 +300,35 @@ def run_experiment_stage(
     select = effects_selection(ds, cfg.effects_on)
     eff = compare(ds, window=window, select=select)
     table = effects_table(eff)
-    if cfg.burn_in is not None:
+    if cfg.burn_in is not None and window is not None:
         table = table.merge(naive_before_after(ds, cfg, select), on=["policy", "budget"])
     where = "; counted in " + ", ".join(f"{k}={v}" for k, v in select.items()) if select else ""
     out["effects"] = out_dir / "effects.csv"
     with open(out["effects"], "w", encoding="utf-8", newline="") as fh:
-        fh.write(f"# {SIMULATED_NOTE}; effects over {cfg.start}..{cfg.end}{where}, paired per "
+        over = (f"effects over {cfg.start}..{cfg.end}" if window else "effects per season "
+                "over its cycle (preparation and season: " + ", ".join(
+                    f"{s.name} {s.cycle_start.date()}..{s.last.date()}"
+                    for s in seasons_of(ds)) + ")")  # fmt: skip
+        fh.write(f"# {SIMULATED_NOTE}; {over}{where}, paired per "
                  "seed against the reactive baseline (read with pandas.read_csv(..., "
                  "comment='#'))\n")
         table.to_csv(fh, index=False)
-    fig = effects_figure(eff, lang=viz.lang, date=cfg.end, scale=cfg.scale)
-    out.update(save_and_close(fig, out_dir / "figures" / "effects", viz))
+    if "season" not in eff.dims:
+        fig = effects_figure(eff, lang=viz.lang, date=cfg.end, scale=cfg.scale)
+        out.update(save_and_close(fig, out_dir / "figures" / "effects", viz))
+        return out
+    names = [str(n) for n in eff["season"].values]
+    for i, name in enumerate(names):
+        fig = effects_figure(eff.sel(season=name, drop=True), lang=viz.lang, date=cfg.end,
+                             scale=cfg.scale, source="predgov simulation (synthetic city); "
+                             f"season {name} ({i + 1} of {len(names)})")  # fmt: skip
+        stem = "effects" if i == 0 else "effects_" + name.replace(".", "_")
+        out.update(save_and_close(fig, out_dir / "figures" / stem, viz))
     return out
+
+
+def seasons_of(ds: xr.Dataset) -> list:
+    """The season table of an experiment run with seasons (``ds.attrs["seasons"]``)."""
+    from predgov.sim.experiment.seasons import loads
+
+    return loads(str(ds.attrs["seasons"]))

@@ -1,0 +1,72 @@
+"""The synthetic family generator: seeded, members as described, clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from predgov.data.synthetic_family import FAMILY, Member, family, generate, member_names
+
+
+def test_same_seed_same_series_other_seed_other_series():
+    a = generate("d_nb_mid", seed=3, n_series=4, years=0.5)
+    b = generate("d_nb_mid", seed=3, n_series=4, years=0.5)
+    c = generate("d_nb_mid", seed=4, n_series=4, years=0.5)
+    assert (a["counts"] == b["counts"]).all()
+    assert not (a["counts"] == c["counts"]).all()
+
+
+def test_members_cover_the_issue_ranges():
+    levels = [x for m in FAMILY for x in m.level]
+    assert min(levels) <= 0.3 and max(levels) >= 1000
+    assert any(m.size is None for m in FAMILY)  # Poisson
+    assert min(m.size[0] for m in FAMILY if m.size) <= 1.0  # NB size 1
+    assert {m.freq for m in FAMILY} == {"D", "W-MON", "MS"}
+    assert any(m.trend for m in FAMILY) and any(m.shift[1] for m in FAMILY)
+    assert any(m.holidays for m in FAMILY) and any(m.zero_prob[1] for m in FAMILY)
+    assert member_names("W-MON") == ["w_nb"]
+
+
+def test_levels_in_range_and_counts_around_expected():
+    ds = generate("d_pois_mid", seed=0, n_series=6, years=2)
+    level = ds["level"].values
+    assert (level >= 1.0 * 0.999).all() and (level <= 30.0 * 1.001).all()
+    # Poisson: counts minus the true mean have variance equal to the mean (moments, 4400 cells)
+    y, mu = ds["counts"].values, ds["expected"].values
+    ratio = ((y - mu) ** 2).sum() / mu.sum()
+    assert 0.9 < ratio < 1.1
+    assert np.isinf(ds["nb_size"].values).all()
+
+
+def test_nb_size_recovered_by_moments():
+    m = Member("t", "test", level=(50.0, 50.0), size=(2.0, 2.0), weekly=(0, 0), yearly=(0, 0))
+    ds = generate(m, seed=1, n_series=4, years=3)
+    y, mu = ds["counts"].values, ds["expected"].values
+    alpha = (((y - mu) ** 2).sum() - mu.sum()) / (mu**2).sum()
+    assert 0.45 < alpha < 0.55  # true 1/size = 0.5
+    assert np.allclose(ds["size"].values, 2.0)
+
+
+def test_intermittent_series_have_extra_zeros_and_keep_their_mean():
+    ds = generate("d_intermittent", seed=2, n_series=5, years=3)
+    y, mu = ds["counts"].values, ds["expected"].values
+    zp = ds["zero_prob"].values
+    assert (zp >= 0.3).all() and (zp <= 0.7).all()
+    assert np.allclose(y.mean(0), mu.mean(0), rtol=0.25)
+    assert ((y == 0).mean(0) > zp).all()
+    assert np.isfinite(ds["size"].values).all() and (ds["size"].values > 0).all()
+
+
+def test_weekly_monthly_and_holidays():
+    fam = family(0, names=["w_nb", "m_nb", "d_holiday"], n_series=2)
+    assert fam["w_nb"].attrs["freq"] == "W-MON" and fam["m_nb"].attrs["freq"] == "MS"
+    assert fam["m_nb"].sizes["time"] == 72
+    hol = fam["d_holiday"]["holiday"].values
+    assert 25 <= hol.sum() <= 33  # 10 dates a year over 3 years (a date may fall outside)
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match="unknown family member"):
+        generate("nope")
+    with pytest.raises(ValueError, match="n_series"):
+        generate("d_nb_mid", n_series=-1)
