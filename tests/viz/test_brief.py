@@ -9,6 +9,7 @@ policy-experiment table and an impact estimate written by hand with known small 
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import re
 import shutil
@@ -394,3 +395,16 @@ def test_same_run_same_bytes(run_dir, tmp_path):
     first = [p.read_bytes() for p in brief(copy, lang="zh")]
     second = [p.read_bytes() for p in brief(copy, lang="zh")]
     assert first == second
+
+
+def test_flushing_cost_is_described_per_household():
+    """PipeFlushing targets estates but is paid per household (its docstring): the brief must
+    not say "per estate"."""
+    from predgov.viz.brief_content import _interventions
+
+    spec = {"flushing": {"kind": "PipeFlushing", "unit": "estate", "unit_cost": 200.0,
+                         "start": "2025-09-01", "end": "2025-10-31"},
+            "visits": {"kind": "ProactiveVisits", "unit": "grid", "unit_cost": 50.0}}
+    text = _interventions({"interventions": json.dumps(spec)})
+    assert "200 per household" in text.en and "per estate" not in text.en
+    assert "每户 200" in text.zh and "每网格 50" in text.zh

@@ -759,8 +759,10 @@ def _interventions(attrs: dict[str, Any]) -> Bi:
     for name, item in spec.items():
         when = f"{item.get('start', '')}–{item.get('end') or ''}".strip("–")
         cost = item.get("unit_cost")
-        unit = item.get("unit", "unit")
-        parts_zh.append(f"{name}（{when}，每个 {unit} {fmt_int(cost) if cost else '?'}）")
+        # PipeFlushing targets estates but pays (and counts capacity) per household
+        unit = "household" if item.get("kind") == "PipeFlushing" else item.get("unit", "unit")
+        unit_zh = {"household": "户", "estate": "小区", "grid": "网格"}.get(unit, unit)
+        parts_zh.append(f"{name}（{when}，每{unit_zh} {fmt_int(cost) if cost else '?'}）")
         parts_en.append(f"{name} ({when}, {fmt_int(cost) if cost else '?'} per {unit})")
     return Bi("措施：" + "，".join(parts_zh), "Intervention: " + ", ".join(parts_en))
 
