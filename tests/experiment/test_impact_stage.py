@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -311,14 +310,13 @@ def test_simulated_counts_and_the_truth(tmp_path):
 # -------------------------------------------------------------------------- the pipeline
 
 
-def test_a_default_run_has_no_impact_and_skips_a_missing_brief(tmp_path, monkeypatch, caplog):
-    monkeypatch.setattr(pipeline, "brief_function", lambda: None)
-    overrides = [*SMALL, "data.end=2023-01-31", "viz.formats=[png]", "viz.dpi=50"]
-    with caplog.at_level(logging.INFO, logger="predgov"):
-        out = _run(tmp_path / "run", overrides)
+def test_a_default_run_has_no_impact_and_brief_off_writes_no_brief(tmp_path):
+    overrides = [*SMALL, "data.end=2023-01-31", "viz.formats=[png]", "viz.dpi=50",
+                 "brief.enabled=false"]  # fmt: skip
+    out = _run(tmp_path / "run", overrides)
     assert not (tmp_path / "run" / "impact").exists()
     assert not [k for k in out if k.startswith(("impact", "brief"))]
-    assert "brief: skipped" in caplog.text
+    assert not list((tmp_path / "run").glob("brief.*"))
 
 
 def test_the_brief_is_the_last_step_with_its_settings(tmp_path, monkeypatch):
@@ -332,7 +330,7 @@ def test_the_brief_is_the_last_step_with_its_settings(tmp_path, monkeypatch):
             path.write_text("brief", encoding="utf-8")
         return paths
 
-    monkeypatch.setattr(pipeline, "brief_function", lambda: fake_brief)
+    monkeypatch.setattr(pipeline, "write_brief", fake_brief)
     overrides = [*SMALL, "data.end=2023-01-31", "viz.formats=[png]", "viz.dpi=50",
                  "brief.lang=en", "brief.sections=[data,warn]", "brief.alerts_days=3",
                  "brief.max_rows=4"]  # fmt: skip

@@ -14,8 +14,8 @@ Stages and where they write (inside the run directory):
 * impact (off by default) → ``impact/`` (``impact.nc``, ``impact.csv``, ``figures/impact.*``:
   the calls a past action prevented, on the cube or, with ``impact.source=sim``, on the
   simulated city);
-* brief (last, after the stages and ``provenance.json``, when ``brief.enabled`` and
-  ``predgov.viz.brief`` is available) → ``brief.pdf``, ``brief.html``.
+* brief (last, after the stages and ``provenance.json``, when ``brief.enabled``) →
+  ``brief.pdf``, ``brief.html`` (``predgov.viz.brief``).
 
 Every run also holds the resolved ``config.yaml`` and ``provenance.json`` (the app adds
 ``status.json``, ``warnings.txt`` and the ``COMPLETE`` / ``FAILED`` marker). Input files are
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -45,6 +45,7 @@ from predgov.experiment.stages.sim import run_sim_stage
 from predgov.experiment.stages.target import run_target_stage
 from predgov.experiment.stages.warn import run_warn_stage
 from predgov.experiment.status import RunStatus
+from predgov.viz import brief as write_brief
 
 progress_log = logging.getLogger("predgov.progress")
 log = logging.getLogger("predgov")
@@ -113,7 +114,6 @@ def run_pipeline(
 
     order = ("forecast", "target", "warn", "sim", "impact")
     stages = ["data", *(s for s in order if getattr(cfg, s).enabled)]
-    brief = brief_function() if cfg.brief.enabled else None
     progress = Progress(stages, status)
     with progress.stage("data", _data_line(cfg)):
         data, written = run_data_stage(cfg.data, cfg.viz, run_dir)
@@ -162,24 +162,14 @@ def run_pipeline(
     out["provenance"] = write_provenance(
         provenance(seed=cfg.seed, inputs=inputs, hashes=hashes), run_dir / "provenance.json"
     )
-    if cfg.brief.enabled and brief is None:
-        log.info("brief: skipped (predgov.viz.brief is not available in this version)")
-    if brief is not None:
+    if cfg.brief.enabled:
         # The last step, after the stages (not counted among them): reads what they wrote.
         b = cfg.brief
         progress_log.info("      brief: %s, sections %s", b.lang, "/".join(b.sections))
         start = time.monotonic()
-        written = brief(run_dir, lang=b.lang, sections=list(b.sections),
+        written = write_brief(run_dir, lang=b.lang, sections=list(b.sections),
                         alerts_days=b.alerts_days, max_rows=b.max_rows)  # fmt: skip
         out.update({f"brief_{Path(f).suffix.lstrip('.')}": Path(f) for f in written})
         progress_log.info("      brief done in %.1f s", time.monotonic() - start)
     return out
 
-
-def brief_function() -> Callable[..., list[Path]] | None:
-    """``predgov.viz.brief`` (the run's brief), or None when this version has none."""
-    try:
-        from predgov.viz import brief
-    except ImportError:
-        return None
-    return brief
