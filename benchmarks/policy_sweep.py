@@ -141,24 +141,11 @@ def attach(model: CityModel, interventions: Sequence[Intervention]) -> CityModel
     """
     if model.interventions:
         raise ValueError("attach: the model already has interventions")
-    ivs = [copy.deepcopy(iv) for iv in interventions]
-    seen: dict[str, int] = {}
-    for iv in ivs:  # unique labels, as CityModel.__init__
-        seen[iv.label] = seen.get(iv.label, 0) + 1
-        if seen[iv.label] > 1:
-            iv.label = f"{iv.label}#{seen[iv.label]}"
-    late = [iv.label for iv in ivs if not _forkable(iv) or _first_day(model, iv) < model.t]
+    late = [iv.label for iv in interventions
+            if not _forkable(iv) or _first_day(model, iv) < model.t]  # fmt: skip
     if late:
         raise ValueError(f"attach: {late} could have acted before day {model.t}")
-    n = len(model.dates)
-    model.interventions = ivs
-    model.intervention_treated = np.zeros((n, len(ivs)), np.int64)
-    model.intervention_cost = np.zeros((n, len(ivs)))
-    model.absorbed_by = np.zeros((n, len(ivs)), np.int64)
-    model._interceptors = [iv for iv in ivs
-                           if type(iv).intercept is not Intervention.intercept]  # fmt: skip
-    for k, iv in enumerate(ivs):
-        iv.initialize(model, k)
+    model.attach_interventions(interventions)
     return model
 
 

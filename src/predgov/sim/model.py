@@ -238,12 +238,6 @@ class CityModel(mesa.Model):
 
         #: Named places of the seed's cases (``places.build_places``): name -> ``Place``.
         self.places = build_places(self)
-        self.interventions = [copy.deepcopy(iv) for iv in interventions]
-        seen: dict[str, int] = {}
-        for iv in self.interventions:  # unique labels: outputs and random streams
-            seen[iv.label] = seen.get(iv.label, 0) + 1
-            if seen[iv.label] > 1:
-                iv.label = f"{iv.label}#{seen[iv.label]}"
         self.cases = Cases()
         shape = (len(self.dates), len(self.households.district_names), len(self.categories))
         #: Outputs (output, time, district, category); ``record[name]`` is a view of one output.
@@ -269,22 +263,41 @@ class CityModel(mesa.Model):
         consumer = self.process_by_name.get("consumer")
         n_merchants = 0 if consumer is None else len(consumer.merchants)
         self.merchant_calls = np.zeros((len(self.months), n_merchants), dtype=np.int32)
-        #: Per (day, intervention): units treated and cost (``cost``: the daily total).
-        self.intervention_treated = np.zeros((len(self.dates), len(self.interventions)),
-                                             np.int64)  # fmt: skip
-        self.intervention_cost = np.zeros((len(self.dates), len(self.interventions)))
-        #: Cases absorbed today (index arrays, tallied at the end of the day) and absorbed cases
-        #: per (day, intervention) (by position in ``interventions``; -1 = none named).
+        #: Cases absorbed today (index arrays, tallied at the end of the day).
         self._absorbed_today: list[np.ndarray] = []
-        self.absorbed_by = np.zeros((len(self.dates), len(self.interventions)), np.int64)
-        self._interceptors = [iv for iv in self.interventions
-                              if type(iv).intercept is not Intervention.intercept]  # fmt: skip
         self.t = 0
         self.datacollector = mesa.DataCollector(model_reporters={
             "calls": lambda m: int(m.record["calls"][m.t - 1].sum()),
             "open_cases": lambda m: len(m.cases),
         })  # fmt: skip
-        for k, iv in enumerate(self.interventions):
+        self.interventions: list[Intervention] = []
+        self.attach_interventions(interventions)
+
+    def attach_interventions(self, interventions: Sequence[Intervention]) -> None:
+        """Set up ``interventions`` (copies, labels made unique for outputs and random
+        streams, empty per-day records, ``initialize``), as the constructor does on day 0.
+
+        Called by the constructor; also on a model that has run ``t`` days without
+        interventions (a forked shared past), when none of them could have acted before.
+        """
+        if self.interventions:
+            raise ValueError("attach_interventions: the model already has interventions")
+        ivs = [copy.deepcopy(iv) for iv in interventions]
+        seen: dict[str, int] = {}
+        for iv in ivs:
+            seen[iv.label] = seen.get(iv.label, 0) + 1
+            if seen[iv.label] > 1:
+                iv.label = f"{iv.label}#{seen[iv.label]}"
+        self.interventions = ivs
+        n = len(self.dates)
+        #: Per (day, intervention): units treated and cost (``cost``: the daily total), and
+        #: absorbed cases (by position in ``interventions``; -1 = none named).
+        self.intervention_treated = np.zeros((n, len(ivs)), np.int64)
+        self.intervention_cost = np.zeros((n, len(ivs)))
+        self.absorbed_by = np.zeros((n, len(ivs)), np.int64)
+        self._interceptors = [iv for iv in ivs
+                              if type(iv).intercept is not Intervention.intercept]  # fmt: skip
+        for k, iv in enumerate(ivs):
             iv.initialize(self, k)
 
     # ------------------------------------------------------------------ building
