@@ -21,7 +21,7 @@ from predgov.experiment.config import (
     validate,
 )
 from predgov.experiment.pipeline import run_pipeline
-from predgov.experiment.stages.impact import run_impact_stage, sim_counts
+from predgov.experiment.stages.impact import exposure_over, run_impact_stage, sim_counts
 from predgov.paths import conf_dir
 
 register_configs()
@@ -89,6 +89,8 @@ def test_unknown_keys_are_refused_in_one_line_naming_them(key, message):
         (["data.cube.freq=MS", "impact.enabled=true", "impact.treated=[a]",
           "impact.start=2024-07-01", "impact.freq=W-MON"], "impact.freq"),
         (["impact.category=[]"], "impact.category"),
+        (["impact.exposure=time"], "impact.exposure"),
+        (["impact.exposure_csv=/no/such/file.csv"], "impact.exposure_csv"),
         (["brief.lang=fr"], "brief.lang"),
         (["brief.sections=[data,foo]"], "brief.sections"),
         (["brief.sections=[]"], "brief.sections"),
@@ -368,3 +370,67 @@ def test_the_noise_experiment_writes_the_truth_beside_the_estimate(tmp_path):
     est = read_cube(out["impact"])
     assert float(est["true_total_effect"]) == pytest.approx(truth)
     assert table.loc[WEST, "suppressed"] != table.loc[WEST, "suppressed"]  # nothing withheld
+
+
+# ------------------------------------------------------------------------------ exposure
+
+
+def test_exposure_from_a_cube_coordinate_or_a_csv(impact_run, tmp_path):
+    """``impact.exposure=households`` takes the demo cube's households per district;
+    ``impact.exposure_csv`` a file of unit,exposure; bad values fail in one line naming the key."""
+    run_dir, _ = impact_run
+    cube = read_cube(run_dir / "cube.nc")
+    counts = cube["counts"].sum("category")
+    districts = [str(d) for d in cube["district"].values]
+    e = exposure_over(ImpactConfig(exposure="households"), cube, counts, "district")
+    assert e.dims == ("district",) and e.name == "households"
+    assert e.values.tolist() == cube["households"].astype(float).values.tolist()
+    path = tmp_path / "hh.csv"
+    path.write_text("unit,exposure\n" + "".join(f"{d},{100 + i}\n" for i, d in
+                                                 enumerate(reversed(districts))),
+                    encoding="utf-8")  # fmt: skip
+    e = exposure_over(ImpactConfig(exposure_csv=str(path)), cube, counts, "district")
+    assert e.sel(district=districts[-1]).item() == 100.0  # matched by label, not by row
+    assert e.sel(district=districts[0]).item() == 100.0 + len(districts) - 1
+    assert exposure_over(ImpactConfig(), cube, counts, "district") is None
+    bad = [(dict(exposure="temperature"), "impact.exposure", "unknown 'temperature'"),
+           (dict(exposure="househol"), "impact.exposure", "did you mean 'households'"),
+           (dict(exposure="households", source="sim"), "impact.exposure",
+            "impact.exposure_csv")]  # fmt: skip
+    for text, words in [("unit,households\na,1\n", "missing ['exposure']"),
+                        ("unit,exposure\na,0\n", "'a': exposure '0' is not a positive number"),
+                        ("unit,exposure\na,many\n", "is not a positive number"),
+                        (f"unit,exposure\n{districts[0]},5\n", "no exposure for district")]:
+        f = tmp_path / f"bad{len(bad)}.csv"
+        f.write_text(text, encoding="utf-8")
+        bad.append((dict(exposure_csv=str(f)), "impact.exposure_csv", words))
+    for kw, key, words in bad:
+        with pytest.raises(ConfigError) as err:
+            exposure_over(ImpactConfig(**kw), cube, counts, "district")
+        msg = str(err.value)
+        assert msg.startswith(f"invalid config value at '{key}'") and words in msg, msg
+        assert "\n" not in msg
+    with pytest.raises(ConfigError, match="not both"):
+        ImpactConfig(exposure="households", exposure_csv=str(path))
+
+
+def test_the_stage_passes_the_exposure_to_the_estimate(impact_run, tmp_path):
+    """Through the config: the regression-to-the-mean check ranks districts on calls per
+    household (its record says so) and the estimate names the exposure."""
+    import json
+
+    run_dir, _ = impact_run
+    cube = read_cube(run_dir / "cube.nc")
+    viz = validate(_compose(SMALL)).viz
+    cfg = validate(_compose([*SMALL, *IMPACT, "impact.exposure=households"])).impact
+    assert cfg.exposure == "households"
+    est = read_cube(run_impact_stage(cfg, cube, None, viz, tmp_path / "a")["impact"])
+    plain = read_cube(run_impact_stage(validate(_compose([*SMALL, *IMPACT])).impact, cube, None,
+                                       viz, tmp_path / "b")["impact"])  # fmt: skip
+    assert est.attrs["exposure"] == "households" and plain.attrs["exposure"] == ""
+    assert json.loads(est.attrs["checks"])["model"]["exposure_offset"] is True
+    assert json.loads(plain.attrs["checks"])["model"]["exposure_offset"] is False
+    # the check's window level is calls per household with the exposure, calls without
+    rc = json.loads(est.attrs["checks"])["regression_to_mean"]
+    rc0 = json.loads(plain.attrs["checks"])["regression_to_mean"]
+    assert rc["threshold_level"] < 0.01 < rc0["threshold_level"]

@@ -3,6 +3,7 @@ counts per household, matched on rates (the default) or corrected by empirical B
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 
@@ -13,7 +14,7 @@ import xarray as xr
 
 from predgov.impact import ImpactWarning, estimate
 from predgov.impact._inputs import Panel
-from predgov.impact.checks import eb_level_ratios, rtm_check, rtm_comparison_units
+from predgov.impact.checks import eb_window_values, gamma_prior, rtm_check, rtm_comparison_units
 
 
 def rate_selected(seed: int, *, T: int = 82, start: int = 56, U: int = 40, n_top: int = 6,
@@ -97,7 +98,8 @@ def test_empirical_bayes_removes_regression_to_the_mean_on_rates():
         eb = _quiet(**kw, rtm="eb")
         rec = json.loads(eb.attrs["checks"])["regression_to_mean"]
         assert rec["selected_on_high_counts"] and rec["adjusted"]
-        assert rec["method"] == "empirical_bayes" and rec["ratio"] < 0.9
+        assert rec["method"] == "empirical_bayes" and rec["treated_window_ratio"] < 0.9
+        assert rec["untreated_window_ratio"] > 1.0  # picked low: corrected up
         raw_rel.append(float(raw.total_relative_effect))
         eb_rel.append(float(eb.total_relative_effect))
         covered.append(float(eb.total_effect_lo) <= 0.0 <= float(eb.total_effect_hi))
@@ -106,23 +108,65 @@ def test_empirical_bayes_removes_regression_to_the_mean_on_rates():
     assert np.mean(covered) >= 7 / 9
 
 
-def test_eb_ratios_against_hand_computed_moments():
-    # 4 units, 10 periods, no exposure: E = 10 periods each
-    y = np.zeros((10, 4))
+def test_eb_window_values_against_hand_computed_moments():
+    # 4 units, 10 periods (shorter than a year: the whole pre-period is the selection window),
+    # no exposure: E = 10 periods each; all counts in the first period
+    y = np.zeros((12, 4))
     y[0] = [10.0, 20.0, 30.0, 60.0]
-    t = pd.date_range("2023-01-02", periods=12, freq="W-MON")[:10]
+    y[10:] = 5.0  # post-period: left as observed
+    t = pd.date_range("2023-01-02", periods=12, freq="W-MON")
     tr = np.array([False, False, False, True])
-    p = Panel(y, t, "W-MON", "estate", np.arange(4), tr, np.where(tr, 10, 10),
-              np.zeros((10, 0)))  # fmt: skip
-    r, draws, rec = eb_level_ratios(p, 1000, np.random.default_rng(0))
-    assert rec["method"] == "empirical_bayes"
+    p = Panel(y, t, "W-MON", "estate", np.arange(4), tr, np.where(tr, 10, 12),
+              np.zeros((12, 0)))  # fmt: skip
     tot, E = np.array([10.0, 20, 30, 60]), 10.0
     m = tot.sum() / 40.0
     v = (np.sum(E * (tot / E - m) ** 2) - 3 * m) / (40.0 - 4 * E**2 / 40.0)
     k = m**2 / v
-    expect = (k + 60.0) / (k / m + E) / 6.0
-    assert r[0] == pytest.approx(expect, rel=1e-9)
-    assert draws.shape == (1000, 1) and draws.mean() == pytest.approx(expect, rel=0.02)
+    assert gamma_prior(tot, np.full(4, E)) == pytest.approx((m, k), rel=1e-12)
+    adj, factors, rec = eb_window_values(p, 200, np.random.default_rng(0))
+    post_mean = (k + tot) / (k / m + E)
+    assert adj[0] == pytest.approx(post_mean * E, rel=1e-12)  # window total = posterior x E
+    assert np.all(adj[1:10] == 0.0) and np.all(adj[10:] == 5.0)
+    assert rec["treated_window_ratio"] == pytest.approx(post_mean[3] * E / 60.0, abs=1e-4)
+    assert factors.shape == (200,) and np.all(factors > 0)
+    assert 0.7 < np.median(factors) < 1.3
+    # a unit without counts in the window gets its posterior total spread like the city's
+    y2 = y.copy()
+    y2[0, 0], y2[1, :] = 0.0, [0.0, 10.0, 10.0, 10.0]
+    adj2, _, _ = eb_window_values(dataclasses.replace(p, values=y2))
+    city = y2[:10].sum(axis=1)
+    m2, k2 = gamma_prior(y2[:10].sum(axis=0), np.full(4, E))
+    expect0 = k2 / (k2 / m2 + E) * E  # posterior mean of a unit with no counts, times E
+    assert adj2[:10, 0] == pytest.approx(expect0 * city / city.sum(), rel=1e-9)
+
+
+def test_separation_tells_a_cut_on_the_counts_from_an_overlapping_pick():
+    # picked as the top 6 of last year's calls per household: sharp (empirical Bayes applies)
+    da, treated, start = rate_selected(0)
+    times = da.indexes["time"]
+    mask = np.isin(da.estate.values, treated)
+    sidx = np.where(mask, int(np.searchsorted(times, start)), len(times))
+    E = np.tile(da.households.values, (len(times), 1))
+    p = Panel(da.values, times, "W-MON", "estate", da.estate.values, mask, sidx,
+              np.zeros((len(times), 0)), exposure=E)  # fmt: skip
+    rc = rtm_check(p)
+    assert rc.selected_high and rc.sharp and rc.separation == 1.0
+    # swap the lowest treated estate with the 7th: high, not the exact top (overlap)
+    last = da.values[4:56].sum(axis=0) / da.households.values
+    order = np.argsort(-last, kind="stable")
+    mask2 = mask.copy()
+    mask2[order[5]], mask2[order[9]] = False, True
+    p2 = dataclasses.replace(p, treated=mask2, start_idx=np.where(mask2, sidx.min(), len(times)))
+    rc2 = rtm_check(p2)
+    n_pairs = 6 * 34
+    assert rc2.separation == pytest.approx((n_pairs - 4) / n_pairs)  # 4 pairs out of order
+    assert rc2.sharp  # still a cut on the counts, nearly
+    # a pick from the upper third at random: flagged, not sharp (matching applies)
+    rng = np.random.default_rng(1)
+    mask3 = np.isin(np.arange(40), rng.choice(order[:14], 6, replace=False))
+    p3 = dataclasses.replace(p, treated=mask3, start_idx=np.where(mask3, sidx.min(), len(times)))
+    rc3 = rtm_check(p3)
+    assert rc3.separation < 0.95 and not rc3.sharp
 
 
 def test_exposure_input_errors():

@@ -790,10 +790,26 @@ class ImpactConfig:
     sim_budget: float | None = None
     sim_seed: int | None = None
     seed: int = 0
+    # What each unit's calls are proportional to (households, residents), so that "the most
+    # calls per household" selections are recognised and adjusted on that scale: the name of a
+    # coordinate or variable of the cube over the unit dim (the demo city's `households`), or
+    # exposure_csv, a CSV with columns unit,exposure. null: none (counts are compared as such).
+    exposure: str | None = None
+    exposure_csv: str | None = None
 
     def __post_init__(self) -> None:
         import math
 
+        if self.exposure is not None and (not str(self.exposure).strip()
+                                          or self.exposure in ("time", "category")):
+            _fail("impact.exposure", f"name a coordinate or variable of the cube over the unit "
+                                     f"dim, such as households; got {self.exposure!r}")
+        if self.exposure_csv is not None:
+            if self.exposure is not None:
+                _fail("impact.exposure_csv", "give the exposure either as impact.exposure (a "
+                      "cube coordinate) or as impact.exposure_csv (a file), not both")
+            if not Path(self.exposure_csv).is_file():
+                _fail("impact.exposure_csv", f"no file {self.exposure_csv!r}")
         if self.source not in IMPACT_SOURCES:
             _fail("impact.source", f"must be one of {list(IMPACT_SOURCES)}, got {self.source!r}")
         if self.method not in IMPACT_METHODS:
@@ -858,6 +874,50 @@ class ImpactConfig:
             return None
         _check_dates("impact.start", str(start), str(start))
         return str(start)
+
+    def exposure_table(self) -> dict[str, float]:
+        """``{unit label: exposure}`` from ``exposure_csv`` (columns ``unit`` and
+        ``exposure``); a missing column, an empty or repeated unit, or an exposure that is not
+        a positive number is a ConfigError naming ``impact.exposure_csv``.
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as fh:
+        ...     _ = fh.write("unit,exposure\\na,1200\\nb,350.5\\n")
+        >>> ImpactConfig(exposure_csv=fh.name).exposure_table()
+        {'a': 1200.0, 'b': 350.5}
+        >>> os.unlink(fh.name)
+        """
+        import pandas as pd
+
+        key = "impact.exposure_csv"
+        if self.exposure_csv is None:
+            return {}
+        try:
+            frame = pd.read_csv(self.exposure_csv, dtype=str, comment="#")
+        except (OSError, ValueError) as err:
+            _fail(key, f"cannot read {self.exposure_csv!r}: {(str(err).splitlines() or [''])[0]}")
+        frame.columns = [str(c).strip() for c in frame.columns]
+        missing = [c for c in ("unit", "exposure") if c not in frame.columns]
+        if missing:
+            _fail(key, f"the CSV needs columns unit,exposure; missing {missing} (has "
+                       f"{list(frame.columns)})")  # fmt: skip
+        units = frame["unit"].fillna("").str.strip()
+        if (units == "").any() or not len(units):
+            _fail(key, "every row needs a unit (and the CSV at least one row)")
+        if units.duplicated().any():
+            _fail(key, f"units repeat: {sorted(set(units[units.duplicated()]))}")
+        out: dict[str, float] = {}
+        for unit, text in zip(units, frame["exposure"].fillna("").str.strip(), strict=True):
+            try:
+                value = float(text)
+            except ValueError:
+                value = float("nan")
+            if not (value > 0 and value < float("inf")):
+                _fail(key, f"unit {unit!r}: exposure {text!r} is not a positive number")
+            out[unit] = value
+        return out
 
     def treated_set(self) -> dict[str, str]:
         """``{unit label: first treated day}`` from ``treated``/``start`` or ``treated_csv``.
@@ -990,6 +1050,8 @@ class PredgovConfig:
             out["records"] = Path(self.data.path)
         if self.impact.enabled and self.impact.treated_csv is not None:
             out["impact_treated"] = Path(self.impact.treated_csv)
+        if self.impact.enabled and self.impact.exposure_csv is not None:
+            out["impact_exposure"] = Path(self.impact.exposure_csv)
         return out
 
 

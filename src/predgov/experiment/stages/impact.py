@@ -4,7 +4,9 @@ Given the run's counts (the data stage's cube, or with ``impact.source=sim`` the
 simulated city) and a treated set (``impact.treated`` + ``impact.start``, or
 ``impact.treated_csv`` with columns ``unit,start``), the stage sums the selected categories,
 optionally sums days into weeks or months (``impact.freq``), and calls
-:func:`predgov.impact.estimate`. It writes into ``impact/``:
+:func:`predgov.impact.estimate`, with the units' exposure when ``impact.exposure`` names a
+cube coordinate or variable over the unit dim (``households``) or ``impact.exposure_csv`` a
+CSV with columns ``unit,exposure`` (:func:`exposure_over`). It writes into ``impact/``:
 
 * ``impact.nc`` — the estimate Dataset as returned (observed, counterfactual with its band,
   pointwise and cumulative effect, totals, the naive figure, attrs ``method``, ``level``,
@@ -209,6 +211,72 @@ def covariates_over(names: list[str], cube: xr.Dataset, regressors: xr.Dataset |
                                              f"{pd.DatetimeIndex(times)[missing][0].date()}")
         out[name] = var.sel(time=times).reset_coords(drop=True)
     return xr.Dataset(out)
+
+
+def exposure_over(cfg: ImpactConfig, cube: xr.Dataset | None, counts: xr.DataArray,
+                  unit: str) -> xr.DataArray | None:  # fmt: skip
+    """The units' exposure (households, residents) for :func:`predgov.impact.estimate`: from
+    ``impact.exposure``, a coordinate or variable of ``cube`` over the unit dim (a level per
+    unit; one over time too is averaged over each period of ``counts``), or from
+    ``impact.exposure_csv`` (columns ``unit,exposure``); None when neither is set. A
+    ConfigError names the key when the name is unknown, the variable is not over the unit dim,
+    or a unit of the counts has no positive exposure.
+
+    Examples
+    --------
+    >>> da = xr.DataArray(np.ones((3, 2)), dims=("time", "district"),
+    ...                   coords={"time": pd.date_range("2024-01-01", periods=3),
+    ...                           "district": ["a", "b"]})
+    >>> cube = xr.Dataset(coords={"district": ["a", "b"], "households": ("district", [5, 7])})
+    >>> exposure_over(ImpactConfig(exposure="households"), cube, da, "district").values.tolist()
+    [5.0, 7.0]
+    >>> exposure_over(ImpactConfig(exposure="houshold"), cube, da, "district")
+    Traceback (most recent call last):
+    ...
+    predgov.experiment.config.ConfigError: invalid config value at 'impact.exposure': unknown \
+'houshold' (did you mean 'households'?); the cube has ['households'] over district
+    """
+    units = [str(u) for u in counts[unit].values]
+    if cfg.exposure_csv is not None:
+        table = cfg.exposure_table()
+        missing = [u for u in units if u not in table]
+        if missing:
+            raise _fail("impact.exposure_csv", f"no exposure for {unit} {missing[:10]}")
+        return xr.DataArray([table[u] for u in units], dims=unit, coords={unit: counts[unit]},
+                            name="exposure")  # fmt: skip
+    if cfg.exposure is None:
+        return None
+    key, name = "impact.exposure", cfg.exposure
+    if cfg.source == "sim" or cube is None:
+        raise _fail(key, "with impact.source=sim there is no cube to take it from: give "
+                         "impact.exposure_csv (columns unit,exposure)")  # fmt: skip
+    over = {str(n): v for n, v in {**cube.coords, **cube.data_vars}.items()
+            if unit in v.dims and set(map(str, v.dims)) <= {"time", unit}
+            and np.issubdtype(v.dtype, np.number)}  # fmt: skip
+    if name not in over:
+        raise _fail(key, f"unknown {name!r}{did_you_mean(name, list(over))}; the cube has "
+                         f"{sorted(over)} over {unit}")  # fmt: skip
+    var = over[name].astype(float).reset_coords(drop=True)
+    var = var.assign_coords({unit: [str(u) for u in var[unit].values]})
+    gone = [u for u in units if u not in set(var[unit].values.tolist())]
+    if gone:
+        raise _fail(key, f"{name!r} has no value for {unit} {gone[:10]}")
+    var = var.sel({unit: units})
+    if "time" in var.dims:
+        from predgov.data.freq import freq_of, period_start
+
+        freq = freq_of(counts)
+        if freq != "D":
+            labels = period_start(var["time"].values, freq)
+            var = var.assign_coords(time=labels).groupby("time").mean()
+        times = pd.DatetimeIndex(counts["time"].values)
+        if not times.isin(pd.DatetimeIndex(var["time"].values)).all():
+            raise _fail(key, f"{name!r} does not cover the periods of the counts")
+        var = var.sel(time=times).transpose("time", unit)
+    values = np.asarray(var.values, dtype=float)
+    if not (np.isfinite(values) & (values > 0)).all():
+        raise _fail(key, f"{name!r} must be positive for every {unit}")
+    return var.assign_coords({unit: counts[unit].values}).rename(name)
 
 
 def sim_counts(cfg: ImpactConfig, files: dict[str, Path]) -> tuple[xr.DataArray, xr.DataArray]:
@@ -447,12 +515,13 @@ def run_impact_stage(
     times = pd.DatetimeIndex(counts["time"].values)
     covariates = covariates_over(list(cfg.covariates), cube if cfg.source == "cube" else
                                  xr.Dataset(), regressors, times, freq)  # fmt: skip
+    exposure = exposure_over(cfg, cube if cfg.source == "cube" else None, counts, unit)
     starts = set(treated.values())
     start = next(iter(starts)) if len(starts) == 1 else dict(treated)
     try:
         est = estimate(counts, treated=list(treated), start=start, method=cfg.method,
                        covariates=covariates, level=cfg.level, unit_dim=unit,
-                       seed=cfg.seed)  # fmt: skip
+                       seed=cfg.seed, exposure=exposure)  # fmt: skip
     except ValueError as err:
         text = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise ConfigError(f"invalid config value at 'impact': {text}") from None
@@ -461,6 +530,7 @@ def run_impact_stage(
         categories=categories if isinstance(categories, str) else ",".join(categories),
         counts_source=source, unit=unit, freq=freq, covariates=",".join(cfg.covariates),
         treated_from=key,
+        exposure=cfg.exposure or ("impact.exposure_csv" if cfg.exposure_csv else ""),
     )  # fmt: skip
     if truth is not None:
         truth = truth.sel({unit: est[unit].values})
