@@ -29,6 +29,25 @@ def test_peer_ratios_take_the_best_peer(bench):
     assert out == {"real": pytest.approx(0.76 / 0.8)}
 
 
+def test_point_mase_scores_the_median_or_the_mean(bench):
+    from types import SimpleNamespace
+
+    # one series, one origin, two leads; scale 2: |median - y| = (1, 0), |mean - y| = (0.5, 1.5)
+    e = xr.Dataset(
+        {
+            "actual": (("origin", "lead", "s"), [[[1.0], [3.0]]]),
+            "mean": (("origin", "lead", "s"), [[[1.5], [1.5]]]),
+            "quantiles": (("origin", "lead", "s", "quantile"),
+                          [[[[0.0, 2.0, 4.0]], [[0.0, 3.0, 5.0]]]]),
+            "scale": (("origin", "s"), [[2.0]]),
+        },
+        coords={"quantile": [0.1, 0.5, 0.9], "lead": [1, 2]},
+    )
+    res = SimpleNamespace(errors=e)  # point_mase reads only the errors
+    assert bench.point_mase(res, "median") == pytest.approx((1 + 0) / 2 / 2)
+    assert bench.point_mase(res, "mean") == pytest.approx((0.5 + 1.5) / 2 / 2)
+
+
 @pytest.mark.slow
 def test_statsforecast_peer_matches_statsforecast(bench):
     sfm = pytest.importorskip("statsforecast.models")

@@ -122,7 +122,7 @@ def _recalibrate(share_early, share_late, n_cells=(4000.0, 4000.0)):
 
 
 def test_recalibration_kept_only_when_it_helps_held_out():
-    from predgov.forecast.nbglm import _PIT_GRID
+    from predgov.forecast.recalibration import PIT_GRID as _PIT_GRID
 
     calibrated = _PIT_GRID.copy()  # PITs uniform: share below u is u
     # Too narrow in both halves (PITs spread to the tails): the map helps the later half.

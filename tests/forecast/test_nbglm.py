@@ -222,7 +222,7 @@ def test_deterministic_and_non_negative(drifting):
 
 
 def test_level_span_choice_and_dispersion_growth(drifting):
-    from predgov.forecast.nbglm import _AUTO_SPANS
+    from predgov.forecast.level import AUTO_SPANS as _AUTO_SPANS
 
     da, _, _ = drifting
     auto = NBGLM().fit(da)

@@ -3,6 +3,8 @@
 Every model follows the scikit-learn habit: ``make_forecaster(name, **params)`` or the class,
 then ``fit(counts, regressors=None)`` and ``predict(horizon, regressors=None)`` → a forecast
 Dataset with ``mean``, ``quantiles`` (levels :data:`DEFAULT_QUANTILES`) and ``fallback``.
+Two point forecasts: ``mean`` for squared-error use, the median (``quantiles`` at 0.5) for
+absolute-error use such as MASE (:func:`point_forecast`).
 
 * baselines: :class:`SeasonalNaive`, :class:`Climatology`, :class:`TSB`;
 * :class:`NBGLM`: negative-binomial GLM for all series at once — the recommended default;
@@ -19,6 +21,7 @@ from predgov.forecast.base import (
 )
 from predgov.forecast.baselines import TSB, Climatology, SeasonalNaive
 from predgov.forecast.factory import DEFAULT_MODEL, MODELS, available_models, make_forecaster
+from predgov.forecast.metrics import point_forecast
 from predgov.forecast.nbglm import NBGLM
 from predgov.forecast.prophet_model import ProphetForecaster
 
@@ -37,5 +40,6 @@ __all__ = [
     "future_times",
     "make_forecaster",
     "nb_quantiles",
+    "point_forecast",
     "seasonal_periods",
 ]

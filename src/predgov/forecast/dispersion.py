@@ -27,7 +27,7 @@ import numpy as np
 
 from predgov.stats.nb import MAX_DISPERSION
 
-__all__ = ["MIN_REL_SPREAD", "alpha_variance", "shrink_dispersion"]
+__all__ = ["MIN_REL_SPREAD", "alpha_variance", "shrink_dispersion", "shrink_normal"]
 
 #: Smallest spread (sd) of a group's true dispersions, relative to the group's centre.
 MIN_REL_SPREAD = 0.25
@@ -114,3 +114,44 @@ def shrink_dispersion(
             own = np.nan_to_num(a2[row, member], nan=centre)
             out[row, member] = k * own + (1.0 - k) * centre
     return np.clip(out, 0.0, MAX_DISPERSION).reshape(shape)
+
+
+def shrink_normal(est: Any, var: Any, groups: Any = None, prior_var: float = 0.25) -> np.ndarray:
+    """Estimates shrunk towards their group's precision-weighted centre (normal-normal
+    empirical Bayes): weight ``tau2 / (tau2 + var)`` on a series' own estimate, ``tau2`` the
+    spread of the true values in the group by moments (``>= 0``: a spread no larger than the
+    sampling noise shrinks every series to the centre).
+
+    NaN estimates (or infinite ``var``) get the centre. A group without two finite estimates
+    has no spread to estimate: its series are shrunk towards 0 (for a level exponent, "no
+    change with the level") with prior variance ``prior_var``.
+
+    Examples
+    --------
+    >>> est = np.array([0.5, -0.4, 0.1, np.nan])
+    >>> shrink_normal(est, np.full(4, 1.0)).round(3).tolist()  # noise only: all at the centre
+    [0.067, 0.067, 0.067, 0.067]
+    >>> shrink_normal(np.array([1.0, -1.0, 1.0]), np.full(3, 0.001)).round(2).tolist()
+    [1.0, -1.0, 1.0]
+    >>> shrink_normal(np.array([1.0]), np.array([0.25])).tolist()  # alone: half-way to 0
+    [0.5]
+    """
+    est = np.asarray(est, dtype="float64")
+    var = np.asarray(var, dtype="float64")
+    S = est.size
+    groups = np.zeros(S, dtype=np.intp) if groups is None else np.unique(
+        np.asarray(groups).astype(str), return_inverse=True)[1]  # fmt: skip
+    out = np.zeros(S)
+    for g in np.unique(groups):
+        member = groups == g
+        pool = member & np.isfinite(est) & np.isfinite(var) & (var > 0)
+        if pool.sum() < 2:
+            centre, tau2 = 0.0, float(prior_var)
+        else:
+            w = 1.0 / var[pool]
+            centre = float((w * est[pool]).sum() / w.sum())
+            tau2 = max(float((w * ((est[pool] - centre) ** 2 - var[pool])).sum() / w.sum()), 0.0)
+        v = np.where(np.isfinite(var[member]), var[member], np.inf)
+        k = np.where(np.isfinite(est[member]), tau2 / (tau2 + v), 0.0)
+        out[member] = k * np.nan_to_num(est[member]) + (1.0 - k) * centre
+    return out

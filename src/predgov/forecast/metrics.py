@@ -22,6 +22,17 @@ A series whose scale is 0 or undefined gets a **NaN score** and a reason from
 :func:`scale_reason` (``"all zero"``, ``"too short"``, ``"constant"``): averages skip it; it is
 never scored 0.
 
+Point forecasts
+---------------
+A forecast Dataset carries two point forecasts: ``mean`` and the median, the ``0.5`` entry of
+``quantiles``. Each score has its own Bayes act (Gneiting 2011, "Making and evaluating point
+forecasts", JASA 106): squared error (RMSSE) is minimised in expectation by the predictive
+mean, absolute error (MASE) by the predictive median. For counts of a few a period, or skewed
+ones, the two differ (a series with 94 % zero days has median 0 and mean 0.06), so MASE of the
+mean penalises a model for issuing the right mean. :func:`point_forecast` picks either;
+:func:`evaluate` scores MASE on ``point`` (default ``"mean"``, as :mod:`predgov.forecast.
+backtest`) and RMSSE always on the mean.
+
 Relative scores divide a model's score by the seasonal-naive score on the same series and
 origins (:func:`relative`); below 1 is better than the baseline.
 
@@ -49,6 +60,9 @@ M5_QUANTILES = (0.005, 0.025, 0.165, 0.25, 0.5, 0.75, 0.835, 0.975, 0.995)
 
 #: Central interval levels whose coverage is reported.
 INTERVAL_LEVELS = (0.5, 0.8, 0.95)
+
+#: Point forecasts a forecast Dataset carries (see "Point forecasts" in the module notes).
+POINTS = ("mean", "median")
 
 #: Reasons a scale is undefined (see :func:`scale_reason`); "" means the scale is usable.
 SCALE_REASONS = {
@@ -221,6 +235,28 @@ def select_quantiles(quantiles: xr.DataArray, levels: Sequence[float]) -> xr.Dat
     return quantiles.isel(quantile=idx)
 
 
+def point_forecast(forecast: xr.Dataset, point: str = "mean") -> xr.DataArray:
+    """The ``"mean"`` or ``"median"`` point forecast of a forecast (or backtest errors) Dataset.
+
+    The median is the ``0.5`` entry of ``quantiles`` (the Bayes act under absolute error, so
+    the point MASE should score); the mean is ``mean`` (the Bayes act under squared error).
+
+    Examples
+    --------
+    >>> fc = xr.Dataset({"mean": ("time", [0.3]),
+    ...                  "quantiles": (("time", "quantile"), [[0.0, 0.0, 1.0]])},
+    ...                 coords={"quantile": [0.1, 0.5, 0.9]})
+    >>> point_forecast(fc, "median").values.tolist(), point_forecast(fc).values.tolist()
+    ([0.0], [0.3])
+    """
+    if point not in POINTS:
+        raise ValueError(f"point must be one of {POINTS}, got {point!r}")
+    if point == "mean":
+        return forecast["mean"]
+    med = select_quantiles(forecast["quantiles"], [0.5]).isel(quantile=0, drop=True)
+    return med.rename("median")
+
+
 def pinball_loss(actual: xr.DataArray, quantiles: xr.DataArray) -> xr.DataArray:
     """Pinball (quantile) loss per cell and quantile level (unscaled, not averaged).
 
@@ -350,6 +386,7 @@ def evaluate(
     dim: str = "time",
     levels: Sequence[float] = M5_QUANTILES,
     intervals: Sequence[float] = INTERVAL_LEVELS,
+    point: str = "mean",
 ) -> xr.Dataset:
     """All scores of one forecast against its actuals, per series.
 
@@ -365,6 +402,9 @@ def evaluate(
         Lag of the naive scale (see module docstring).
     dim, levels, intervals
         Time dim; pinball quantile levels; central interval levels for coverage.
+    point
+        The point forecast MASE scores (:func:`point_forecast`): ``"mean"`` (default) or
+        ``"median"`` (the Bayes act under absolute error). RMSSE and bias use the mean.
 
     Returns
     -------
@@ -388,7 +428,7 @@ def evaluate(
     mean, quantiles = forecast["mean"], forecast["quantiles"]
     out = xr.Dataset(
         {
-            "mase": mase(actual, mean, scale, dim),
+            "mase": mase(actual, point_forecast(forecast, point), scale, dim),
             "rmsse": rmsse(actual, mean, scale_sq, dim),
             "spl": scaled_pinball(actual, quantiles, scale, dim, levels),
             "bias": bias(actual, mean, dim, scale),

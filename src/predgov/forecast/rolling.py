@@ -9,8 +9,9 @@ how the model learns how wrong forecasts are *out of sample*, at each lead, with
   (shared, or per day type: working days and rest days);
 * :func:`_oos_errors`: those forecasts lead by lead; :func:`_oos_loss` their scaled absolute
   error (for choosing the level's span), :func:`_oos_dispersion` their NB dispersion by lead
-  (``alpha0 + slope * h``), :func:`_pit_share` their probability integral transforms (for
-  the quantile recalibration).
+  (``alpha0 + slope * h``), :func:`_oos_level_exponent` how it changes with the forecast's
+  level, :func:`_pit_share` their probability integral transforms (for the quantile
+  recalibration).
 
 Arrays are ``(time, series)`` blocks; nothing here knows about cubes or calendars.
 """
@@ -201,10 +202,54 @@ def _oos_dispersion(
             np.where(enough, n_h[1:, 0], n_h[0, 0]))  # fmt: skip
 
 
+def _oos_level_exponent(
+    y: np.ndarray, m: np.ndarray, mu: np.ndarray, paths: np.ndarray, cls: np.ndarray,
+    leads: np.ndarray, alpha: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """How the dispersion of the rolling-origin forecasts changes with their level.
+
+    Model: ``var = pred + a * pred**2 * (pred / ref)**g`` (``g = 0``: NB2, constant ``a``;
+    ``g = -1``: NB1-like, variance proportional to the mean; ``g > 0``: busier periods
+    relatively more variable). The forecasts of all leads are split at the series' reference
+    level ``ref`` (the mean of ``mu`` over its observed periods) into a lower and an upper part;
+    the moment dispersion of each, at its root-mean-square level, gives ``g = log(a_hi / a_lo)
+    / log(level_hi / level_lo)``. Returns ``g`` (NaN where a part has no positive estimate or
+    the parts' levels barely differ), its approximate sampling variance (delta method with
+    :func:`predgov.forecast.dispersion.alpha_variance` at ``alpha``, the series' dispersion)
+    and ``ref``, each ``(series,)``.
+    """
+    from predgov.forecast.dispersion import alpha_variance
+
+    S = y.shape[1]
+    with np.errstate(all="ignore"):
+        ref = np.where(m, mu, 0.0).sum(axis=0) / np.maximum(m.sum(axis=0), 1)
+    sums = np.zeros((4, 2, S))  # (n, e**2, y, pred**2) x (lower, upper)
+    for _i, _h, start, pred, valid in _oos_errors(y, m, mu, paths, cls, leads):
+        yv = np.where(valid, y[start:], 0.0)
+        upper = pred > ref[None, :]
+        for part, sel in ((0, valid & ~upper), (1, valid & upper)):
+            sums[0, part] += sel.sum(axis=0)
+            sums[1, part] += np.where(sel, (yv - pred) ** 2, 0.0).sum(axis=0)
+            sums[2, part] += np.where(sel, yv, 0.0).sum(axis=0)
+            sums[3, part] += np.where(sel, pred * pred, 0.0).sum(axis=0)
+    n, sq, yy, p2 = sums
+    a = moment_alpha(sq, yy, p2, lower=None, upper=None)
+    with np.errstate(all="ignore"):
+        level = np.sqrt(p2 / n)
+        span = np.log(level[1] / level[0])
+        g = np.log(a[1] / a[0]) / span
+        v = alpha_variance(alpha, level, n)
+        var = (v[0] + v[1]) / np.maximum(alpha, 1e-3) ** 2 / span**2
+    ok = (a > 0).all(axis=0) & (n >= _MIN_OOS_CELLS).all(axis=0) & (span > 0.05)
+    ok &= np.isfinite(g) & np.isfinite(var)
+    return np.where(ok, g, np.nan), np.where(ok, var, np.inf), ref
+
+
 def _pit_share(
     y: np.ndarray, m: np.ndarray, mu: np.ndarray, paths: np.ndarray, cls: np.ndarray,
     leads: np.ndarray, alpha0: np.ndarray, alpha_slope: np.ndarray, grid: np.ndarray,
-    stride: int = 1, split: int | None = None,
+    stride: int = 1, split: int | None = None, exponent: np.ndarray | None = None,
+    ref: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Share of rolling-origin forecasts whose (mid-distribution) PIT is below each grid level.
 
@@ -212,7 +257,8 @@ def _pit_share(
     of its target period's day type (``(2, S)`` each). Target periods before ``split`` (row 0)
     and from it on (row 1) are counted apart (default: all in row 0). Returns ``(2,
     len(grid), S)`` counts of PITs below the levels (fractional: the mid-distribution) and
-    ``(2, S)`` cells per series.
+    ``(2, S)`` cells per series. With ``exponent`` and ``ref`` (``(S,)``) the dispersion
+    is multiplied by :func:`_level_factor` of the forecast.
     """
     S = y.shape[1]
     split = y.shape[0] if split is None else int(split)
@@ -221,8 +267,10 @@ def _pit_share(
     for _i, h, start, pred, valid in _oos_errors(y, m, mu, paths, cls, leads, stride):
         yy = np.where(valid, y[start::stride], 0.0)
         c = cls[start::stride]
-        a = np.clip(alpha0[c] + alpha_slope[c] * h, 0.0, MAX_DISPERSION)
-        hi, lo = _nb_cdf_pair(yy, pred, a)
+        a = alpha0[c] + alpha_slope[c] * h
+        if exponent is not None and ref is not None:
+            a = a * _level_factor(pred, exponent, ref)
+        hi, lo = _nb_cdf_pair(yy, pred, np.clip(a, 0.0, MAX_DISPERSION))
         width = np.maximum(hi - lo, 1e-12)
         late = (np.arange(start, y.shape[0], stride) >= split)[:, None]
         for part, sel in ((0, valid & ~late), (1, valid & late)):
@@ -231,6 +279,23 @@ def _pit_share(
                                            0.0).sum(axis=0)  # fmt: skip
             count[part] += sel.sum(axis=0)
     return below, count
+
+
+#: Bounds of the level factor of the dispersion (:func:`_level_factor`).
+_LEVEL_FACTOR_BOUNDS = (0.25, 4.0)
+
+
+def _level_factor(pred: np.ndarray, exponent: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """``(pred / ref) ** exponent`` (series on the last axis), within ``_LEVEL_FACTOR_BOUNDS``.
+
+    Examples
+    --------
+    >>> _level_factor(np.array([[2.0, 2.0]]), np.array([1.0, 0.0]), np.array([1.0, 1.0]))
+    array([[2., 1.]])
+    """
+    with np.errstate(all="ignore"):
+        f = np.exp(exponent * np.log(np.maximum(pred, 1e-9) / np.maximum(ref, 1e-9)))
+    return np.clip(np.nan_to_num(f, nan=1.0), *_LEVEL_FACTOR_BOUNDS)
 
 
 def _nb_cdf_pair(
