@@ -136,7 +136,7 @@ def test_a_lasting_rise_is_learnt_not_flagged_forever():
     level = np.where(np.arange(len(t)) < 120, 50.0, 80.0)
     y = rng.poisson(level[:, None] * np.ones((1, 3))).astype(float)
     new = expected_counts(y, t, "D")["expected"]
-    old = expected_counts(y, t, "D", feedback_max=10_000)["expected"]
+    old = expected_counts(y, t, "D", feedback_max=10_000, young_feedback_max=10_000)["expected"]
     late = slice(200, 273)
     assert (np.nanmean(new[late], 0) > 72.0).all()  # learnt (the first-year trend overshoots)
     assert (np.nanmean(old[late], 0) < 60.0).all()  # stuck at the old level
@@ -165,10 +165,25 @@ def _load_harness():
     return module
 
 
-def test_harness_smoke(capsys):
+def test_harness_smoke(capsys, monkeypatch):
     harness = _load_harness()
+    calls = []
+    inject = harness.inject_outbreaks
+
+    def recording(*args, **kwargs):
+        calls.append(kwargs)
+        return inject(*args, **kwargs)
+
+    monkeypatch.setattr(harness, "inject_outbreaks", recording)
     out = harness.main(["--quick"])
     text = capsys.readouterr().out
+    # the standard outbreaks (Noufaily 2013): k SD in all, for every k of the table; the
+    # sustained shift once more at k = 3 (per-period sizing, the earlier design)
+    standard = sorted(c["k"] for c in calls if c.get("sizing") == "total")
+    sustained = [c["k"] for c in calls if c.get("sizing", "per_period") == "per_period"]
+    assert standard == sorted(list(harness.KS) * len(harness.QUICK_MEMBERS))
+    assert sustained == [harness.SHIFT_K] * len(harness.QUICK_MEMBERS)
+    assert "pod3s" in text
     assert "Early warning" in text and "Forecast coverage" in text
     line = out["result"]
     keys = re.findall(r"(\w+)=", line)
@@ -235,3 +250,38 @@ def test_persistent_mean_error_is_estimated_and_raises_thresholds():
     base = cusum_threshold(out["expected"], out["size"], 2.0, FA_MARGIN, "D")
     ratio = np.nanmean(res["threshold"][late] / base[late], 0)
     assert ratio[0] > 1.2 and ratio[1] < 1.1, ratio
+
+
+def test_harness_pod_counts_an_alarm_anywhere_during_the_outbreak():
+    """Noufaily et al. (2013): an outbreak is detected when an alarm falls anywhere in it; the
+    sustained-shift scenario counts alarms in its first ``within`` periods only."""
+    harness = _load_harness()
+    alarm = np.zeros((30, 1), bool)
+    alarm[[8, 25], 0] = True
+    table = pd.DataFrame({"series": [0, 0], "start": [5, 20], "end": [9, 22]})
+    assert harness._hits(alarm, table, 0, None) == [True, False]
+    assert harness._hits(alarm, table, 0, 3) == [False, False]
+    assert harness._delays(alarm, table, 0, "D") == [3.0]
+
+
+def test_first_year_season_is_learnt_not_left_out_as_an_outbreak():
+    """Regression: in a series' first year (no yearly terms yet) the outbreak feedback flagged
+    a season's rise and left it out of the level for up to 28 days, so the expected count
+    lagged and the default CUSUM raised about 5.5 false alarms per series-year on these
+    strongly seasonal Poisson series (33 alarms). Flagged blocks are released after 14 days
+    in the first year (``young_feedback_max``): 22 alarms."""
+    T, S = 330, 8
+    t = np.datetime64("2023-01-01") + np.arange(T)
+    rng = np.random.default_rng(3)
+    phase = rng.uniform(0, 365, S)
+    mu = 20 * np.exp(0.8 * np.cos(2 * np.pi * (np.arange(T)[:, None] - phase) / 365))
+    y = rng.poisson(mu).astype(float)
+    from predgov.warn.cusum import nb_cusum
+
+    counts = {}
+    for name, model in (("new", None), ("old", {"young_feedback_max": 28})):
+        out = nb_cusum(y, t, "D", baseline="calendar", model=model)
+        counts[name] = int((out["score"][56:] > out["threshold"][56:]).sum())
+    years = S * (T - 56) / 365.25
+    assert counts["new"] / years < 4.0, counts
+    assert counts["new"] <= 0.7 * counts["old"], counts

@@ -87,3 +87,21 @@ def test_one_frequency_rule_for_warn():
     da = xr.DataArray(np.ones((4, 1)), coords={"time": t}, dims=("time", "s"))
     with pytest.raises(ValueError, match="cannot tell the frequency"):
         detect(da, "ears_c1")
+
+
+def test_expected_counts_split_keeps_one_copy_of_each_name():
+    """``warn.expected`` was split into design / batched fit / online stages: its old names
+    still import from it, and they are the very objects of the new modules (no copies)."""
+    from predgov.warn import batchfit, design, expected, online
+
+    assert expected.design is design.design
+    assert expected.PRIOR_SCALE is design.PRIOR_SCALE
+    assert expected.MIN_HISTORY is design.MIN_HISTORY
+    assert expected.anscombe is batchfit.anscombe
+    assert expected.LEVEL_PRIOR == online.LEVEL_PRIOR
+    assert expected.YOUNG_LEVEL_PRIOR == online.YOUNG_LEVEL_PRIOR
+    for name in expected.__all__:
+        assert hasattr(expected, name), name
+    # the batched fit uses the one IRLS solver and NB toolkit of predgov.stats
+    source = Path(batchfit.__file__).read_text(encoding="utf-8")
+    assert "from predgov.stats.glm import" in source and "def irls" not in source

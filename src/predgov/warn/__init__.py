@@ -10,7 +10,9 @@ SD) against the calendar-aware expected counts of :mod:`predgov.warn.expected` (
 weekday, yearly, holiday / make-up workday / season / Spring Festival terms and exogenous
 regressors such as temperature, refitted weekly on the past only, pooled by category; past
 outbreaks flagged by an online feedback CUSUM are left out of the refits and the level for up
-to four weeks, longer excesses are taken as a new level). Pass the calendar with
+to four weeks, two in a series' first year; longer excesses are taken as a new level; code in
+:mod:`~predgov.warn.design`, :mod:`~predgov.warn.batchfit`, :mod:`~predgov.warn.online`).
+Pass the calendar with
 ``detect(..., city="qingdao")`` and observed weather with ``regressors=``.
 
 Its thresholds have a stated meaning (issue 14): the baseline's mean and NB size are

@@ -13,8 +13,10 @@ Outbreaks (:func:`inject_outbreaks`)
     * ``sizing="per_period"`` (default; the SPC "k-sigma shift"): every period of the outbreak
       gets ``Poisson(k x sd_t)`` extra counts, for a duration ``max(1, round(LogNormal(
       log(duration), duration_sdlog)))`` periods (median ``duration``, default 4);
-    * ``sizing="total"`` (Noufaily / ``sts_creation``): ``Poisson(k x sd)`` extra counts in
-      all, each placed ``floor(LogNormal(0, 0.5))`` periods after the start.
+    * ``sizing="total"`` (Noufaily et al. 2013 / ``surveillance::sts_creation``, the standard
+      of the simulation literature and of ``benchmarks/calibration.py``): ``Poisson(k x sd)``
+      extra counts in all (``sd`` at the start), each placed ``floor(LogNormal(0, 0.5))``
+      periods after the start; Noufaily's POD is ``pod_any`` below.
 
 Metrics (:func:`score_alarms`), on observed cells of the evaluation range
     * **pod**: share of outbreaks with an alarm in their first ``within`` periods (and before
