@@ -48,6 +48,7 @@ mostly AutoARIMA and Prophet; ``--prophet-districts`` gives every model fewer de
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -181,11 +182,16 @@ class StatsForecastModel(Forecaster):
         return np.maximum(mean, 0.0), np.maximum(quant, 0.0)
 
 
-def make_models(names: Sequence[str] = MODELS, n_jobs: int = 1) -> dict[str, Any]:
+def make_models(names: Sequence[str] = MODELS, n_jobs: int = 1,
+                default_params: Mapping[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
     """Unfitted forecasters by name (Prophet gets ``n_jobs`` and no progress bar;
-    ``auto_ets`` / ``auto_arima`` are :class:`StatsForecastModel`)."""
+    ``auto_ets`` / ``auto_arima`` are :class:`StatsForecastModel`; the default gets
+    ``default_params``)."""
     out: dict[str, Any] = {}
     for name in names:
+        if name == "default" and default_params:
+            out[name] = make_forecaster(name, **default_params)
+            continue
         if name in ("auto_ets", "auto_arima"):
             out[name] = StatsForecastModel("AutoETS" if name == "auto_ets" else "AutoARIMA")
             continue
@@ -375,6 +381,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated models")
     parser.add_argument("--cache", default=None, help="folder keeping the peers' backtests")
     parser.add_argument("--no-festival", action="store_true", help="skip the 春节 section")
+    parser.add_argument("--params", default="{}",
+                        help="JSON constructor parameters of the default model")  # fmt: skip
     args = parser.parse_args(argv)
 
     import logging
@@ -403,7 +411,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
         print(f"\n== {label}: {n_series} series, {counts.sizes['time']} days, "
               f"horizon {args.horizon}, {args.origins} origins ==", flush=True)
         cache_key = f"{key}_{args.seed}_{args.prophet_districts}"
-        results = run_models(counts, reg, make_models(names, n_jobs=args.jobs), args.horizon,
+        results = run_models(counts, reg, make_models(names, n_jobs=args.jobs,
+                                                          default_params=json.loads(args.params)),
+                             args.horizon,
                              args.origins, cache=args.cache, key=cache_key)  # fmt: skip
         origins = pd.DatetimeIndex(results[BASELINE][0].errors["origin"].values)
         print("origins:", ", ".join(o.strftime("%Y-%m-%d") for o in origins))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 
@@ -70,3 +72,70 @@ def test_bad_input_is_named():
         generate("nope")
     with pytest.raises(ValueError, match="n_series"):
         generate("d_nb_mid", n_series=-1)
+
+
+#: sha256 (first 16 hex) of ``counts`` and ``expected`` bytes, seed 0, of every member before
+#: ``d_weekly_drift`` was added: adding a member must not shift another member's stream.
+_DIGESTS_SEED0 = {
+    "d_pois_sparse": "21c658aad8140641",
+    "d_pois_mid": "659c9eda2812bb50",
+    "d_pois_high": "b44194c5baf0d751",
+    "d_nb_sparse": "a531a2f769224c0d",
+    "d_nb_mid": "6d6bfcdaa75552c1",
+    "d_nb_high": "597280b962aaf760",
+    "d_nb_size1": "c06e938a1f88a79a",
+    "d_seasonal": "a00e42b38dfefae9",
+    "d_trend": "3410d2aa94f96f1d",
+    "d_shift": "80ceebbf934f7e10",
+    "d_holiday": "dba59969f8faaac8",
+    "d_intermittent": "98e231e1c8889c52",
+    "w_nb": "fe6339507c3834d7",
+    "m_nb": "6dece4c5ba944529",
+}
+
+
+def test_existing_members_unchanged_by_later_members():
+    for name, digest in _DIGESTS_SEED0.items():
+        ds = generate(name, seed=0)
+        raw = ds["counts"].values.tobytes() + ds["expected"].values.tobytes()
+        assert hashlib.sha256(raw).hexdigest()[:16] == digest, name
+    assert member_names()[-1] == "d_weekly_drift"
+    assert member_names()[: len(_DIGESTS_SEED0)] == list(_DIGESTS_SEED0)
+
+
+def _weekend_log_ratio(y: np.ndarray, dow: np.ndarray) -> np.ndarray:
+    return np.log(y[dow >= 5].mean(axis=0) / y[dow <= 3].mean(axis=0))
+
+
+def test_weekly_drift_member_weekend_contrast_moves():
+    ds = generate("d_weekly_drift", seed=5, n_series=8, years=3)
+    mu = ds["expected"].values
+    lv = ds["level"].values
+    assert (lv >= 5.0 * 0.999).all() and (lv <= 200.0 * 1.001).all()
+    dow = ds.indexes["time"].day_of_week.to_numpy()
+    # The weekend / Mon-Thu log ratio of the true mean, quarter by quarter: it moves by at
+    # least the yearly amplitude's range (0.15-0.35 each way) in every series, unlike a fixed
+    # weekly profile (e.g. d_nb_mid), whose quarterly ratios agree up to the yearly cycle's
+    # day-of-week imbalance.
+    quarters = np.arange(mu.shape[0]) // 91
+
+    def ratios(x: np.ndarray) -> np.ndarray:
+        return np.array([_weekend_log_ratio(x[quarters == q], dow[quarters == q])
+                         for q in range(quarters.max())])
+
+    def spread(x: np.ndarray) -> np.ndarray:
+        r = ratios(x)
+        return r.max(axis=0) - r.min(axis=0)
+    assert (spread(mu) > 0.2).all()
+    fixed = generate("d_nb_mid", seed=5, n_series=8, years=3)["expected"].values
+    assert (spread(fixed) < 0.05).all()
+    # the counts show it too (NB noise around the mean), and weekend_sd records it
+    y = ds["counts"].values.astype(float)
+    assert np.abs(ratios(y) - ratios(mu)).mean() < 0.1
+    assert (ds["weekend_sd"].values > 0.05).all()
+    assert (generate("d_nb_mid", seed=5, n_series=2)["weekend_sd"].values == 0).all()
+    # the same seed gives the same series; another seed another phase
+    again = generate("d_weekly_drift", seed=5, n_series=8, years=3)
+    assert (again["counts"] == ds["counts"]).all()
+    other = generate("d_weekly_drift", seed=6, n_series=8, years=3)
+    assert not np.allclose(other["expected"].values, mu)

@@ -10,6 +10,10 @@ being tuned on one. The members span:
 * weekly (daily data) and yearly cycles with a random phase per series;
 * log-linear trends, one level shift per series, holidays (a calendar shared by the member's
   series, each holiday with its own multiplier), intermittent (zero-inflated) series;
+* a weekly profile that drifts (``d_weekly_drift``): the weekend's contrast with the working
+  days follows a yearly path (311 noise and street complaints rise on summer weekends; the
+  phase is random per series, so it is not tied to any one city's summer) plus a slow random
+  walk, so that no fixed weekly pattern fits the whole history;
 * daily, weekly (``W-MON``) and monthly (``MS``) frequencies.
 
 :func:`generate` draws one member (an ``xr.Dataset``), :func:`family` the whole family (a
@@ -26,7 +30,7 @@ Returned Dataset (one member)::
     holiday(time)          1 on the member's holidays (all zero when it has none)
     series coords: member, level (mean of expected), nb_size (inf = Poisson), zero_prob,
                    weekly_amp, yearly_amp, trend (log change per year), shift (log),
-                   shift_time
+                   shift_time, weekend_sd (sd over time of the drifting weekend contrast)
     attrs: freq, seed, member, description
 """
 
@@ -78,6 +82,17 @@ class Member:
     zero_prob
         Range of the probability that a period is an extra zero (intermittent series); the
         non-zero part is scaled so the mean stays ``level``.
+    weekend_drift
+        Daily data: range of the amplitude (log scale) of the yearly cycle of the weekend's
+        contrast: Saturdays and Sundays get ``log_mu += c(t)`` (Fridays ``c(t) / 2``, the
+        night into Saturday), ``c(t) = c0 + a cos(2 pi (t - phase)) + w(t)`` with ``c0`` from
+        ``weekend_base``, ``a`` from this range, a random phase and ``w`` a Gaussian random walk
+        with daily sd ``weekend_walk``; (0, 0): none. Its draws come from a stream of their own
+        (the member's stream is not shifted).
+    weekend_base
+        Range of the mean weekend contrast ``c0`` (log scale; may be negative).
+    weekend_walk
+        Daily sd of the random walk of the weekend contrast (log scale).
     """
 
     name: str
@@ -94,6 +109,9 @@ class Member:
     holidays: int = 0
     zero_prob: tuple[float, float] = (0.0, 0.0)
     extra: dict = field(default_factory=dict)
+    weekend_drift: tuple[float, float] = (0.0, 0.0)
+    weekend_base: tuple[float, float] = (0.0, 0.0)
+    weekend_walk: float = 0.0
 
 
 #: The family (order = the harness's table order).
@@ -120,6 +138,10 @@ FAMILY: tuple[Member, ...] = (
            level=(5.0, 1000.0), size=(3.0, 50.0), yearly=(0.1, 0.5)),
     Member("m_nb", "monthly NB, 20-1,000 a month, yearly cycle", freq="MS", years=6.0,
            level=(20.0, 1000.0), size=(5.0, 50.0), yearly=(0.1, 0.5)),
+    # Last: adding it left every member above unchanged (its draws are its own).
+    Member("d_weekly_drift", "daily NB, weekend contrast drifting with the season, 5-200 a day",
+           level=(5.0, 200.0), size=(5.0, 30.0), weekly=(0.0, 0.15), yearly=(0.1, 0.4),
+           weekend_drift=(0.15, 0.35), weekend_base=(-0.1, 0.5), weekend_walk=0.01),
 )
 
 
@@ -226,6 +248,19 @@ def generate(
             holiday[on] = 1.0
             mult[on] = e
         log_mu += np.log(mult)[:, None]
+    weekend_contrast = np.zeros((T, S))
+    if m.weekend_drift[1] > 0 and freq == "D":
+        # A stream of its own: the member's draws above and below are not shifted.
+        wrng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(key, 1)))
+        base = wrng.uniform(*m.weekend_base, S)
+        amp = wrng.uniform(*m.weekend_drift, S)
+        wphase = wrng.uniform(0.0, 1.0, S)
+        walk = np.cumsum(wrng.normal(0.0, m.weekend_walk, (T, S)), axis=0)
+        weekend_contrast = (base + amp * np.cos(2 * np.pi * (years_t[:, None] - wphase))
+                            + walk - walk.mean(axis=0))  # fmt: skip
+        dow = time.day_of_week.to_numpy()
+        share = np.select([dow >= 5, dow == 4], [1.0, 0.5], 0.0)
+        log_mu += share[:, None] * weekend_contrast
     # normalise so the series' mean over time is its level (before zero-inflation)
     log_mu -= np.log(np.exp(log_mu).mean(0))
     mu = level * np.exp(log_mu)
@@ -267,6 +302,7 @@ def generate(
             "trend": ("series", trend),
             "shift": ("series", shift),
             "shift_time": ("series", shift_time),
+            "weekend_sd": ("series", weekend_contrast.std(axis=0)),
         },
         attrs={"freq": freq, "seed": int(seed), "member": m.name, "description": m.description},
     )

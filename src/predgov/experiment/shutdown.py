@@ -65,6 +65,6 @@ def shutdown_worker_pools() -> None:
             executor.shutdown(wait=True, kill_workers=True)
         except Exception:  # already broken: its workers are gone
             pass
-    prophet = sys.modules.get("predgov.forecast.prophet_model")
-    if prophet is not None:
-        prophet.close_dask_clients()
+    parallel = sys.modules.get("predgov.parallel")  # the dask clients of Prophet, blocks, sims
+    if parallel is not None:
+        parallel.close_dask_clients()

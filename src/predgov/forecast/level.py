@@ -7,9 +7,12 @@ the candidate local levels (spans, shared or per day type) through the training 
 from that level's errors takes the predictive dispersion by lead and day type (shrunk to the
 series' group, :mod:`predgov.forecast.dispersion`; optionally following the level), then the
 quantile recalibration (:mod:`predgov.forecast.recalibration`). It reads the estimator's
-parameters (``level_window``, ``level_by``, ``level_prior_scale``, ``dispersion_pool``,
-``dispersion_level``, ``calibrate``, ``chunk_size``) and fitted state (``freq_``, ``layout_``,
-``levels_``, ``train_class_``), and sets ``level_span_``, ``level_mode_``,
+parameters (``level_window``, ``level_by``, ``level_prior_scale``, ``daytype_window``,
+``daytype_prior_scale``, ``dispersion_pool``, ``dispersion_level``, ``calibrate``,
+``chunk_size``) and fitted state (``freq_``, ``layout_``, ``levels_``, ``train_class_``), and
+sets ``level_span_``, ``level_mode_``, ``daytype_span_`` (the span of the day types'
+deviations from the shared level), ``path_mode_`` (the level paths' mode: "shared", "daytype"
+or "daytype:<span>"),
 ``alpha0_raw_``, ``dispersion_exponent_``, ``dispersion_ref_``, ``calibrated_levels_`` and
 ``recalibrated_``.
 """
@@ -36,16 +39,29 @@ from predgov.forecast.rolling import (
     _pit_share,
 )
 
-__all__ = ["AUTO_SPANS", "OOS_LEADS", "PIT_LEADS", "PIT_STRIDE", "LocalLevelMixin"]
+__all__ = ["AUTO_SPANS", "DAYTYPE_SPANS", "OOS_LEADS", "PIT_LEADS", "PIT_STRIDE", "LocalLevelMixin"]
 
 #: Candidate spans (periods) of the local level when ``level_window="auto"``.
 AUTO_SPANS = {"D": (14, 28, 56, 112), "W-MON": (4, 8, 16, 32), "MS": (3, 6, 12)}
+#: Extra candidate spans (days) of the day types' deviations from the shared level
+#: (``daytype_window="auto"``), beside the shared level's own span.
+DAYTYPE_SPANS = (14, 28)
 #: Leads of the rolling-origin forecasts inside the training periods.
 OOS_LEADS = {"D": (1, 2, 4, 7, 14, 21, 28), "W-MON": (1, 2, 4, 8), "MS": (1, 2, 3)}
 #: Every this many origins enter the calibration (neighbouring origins' errors overlap).
 PIT_STRIDE = 2
 #: Leads of the forecasts that enter the calibration.
 PIT_LEADS = {"D": (1, 7, 14, 28), "W-MON": (1, 2, 4, 8), "MS": (1, 2, 3)}
+
+
+def _daytype_mode(span: int, dev: int) -> str:
+    """Mode name of day-type levels whose deviations have span ``dev`` (level span ``span``)."""
+    return "daytype" if dev == span else f"daytype:{int(dev)}"
+
+
+def _mode_span(mode: str, span: int) -> int:
+    """Span of the day types' deviations in ``mode`` (``span`` for "daytype" and "shared")."""
+    return int(mode.split(":")[1]) if ":" in mode else int(span)
 
 
 class LocalLevelMixin:
@@ -81,6 +97,25 @@ class LocalLevelMixin:
                                  f"{self.level_window!r}")  # fmt: skip
             return spans
         return (int(self.level_window),)
+
+    def _daytype_spans(self, span: int) -> tuple[int, ...]:
+        """Candidate spans of the day types' deviations from the shared level (at ``span``):
+        ``span`` (``daytype_window`` None), ``min(span, daytype_window)`` (one span), the
+        given candidates (a sequence), or ``span`` and :data:`DAYTYPE_SPANS` ("auto")."""
+        dw = getattr(self, "daytype_window", None)
+        if dw is None:
+            return (span,)
+        if isinstance(dw, str):
+            if dw != "auto":
+                raise ValueError(f"daytype_window must be 'auto', None, a span or a sequence of "
+                                 f"spans, got {dw!r}")  # fmt: skip
+            dw = (span, *DAYTYPE_SPANS)
+        vals = tuple(sorted({int(v) for v in np.atleast_1d(dw)}))
+        if not vals or vals[0] < 1:
+            raise ValueError(f"daytype_window spans must be >= 1, got {dw!r}")
+        if np.ndim(dw) == 0:  # one span: the longest the deviation may have
+            return (min(int(span), vals[0]),)
+        return vals
 
     def _local_level(
         self, values: np.ndarray, D: np.ndarray, off: np.ndarray, beta: np.ndarray,
@@ -124,19 +159,32 @@ class LocalLevelMixin:
                 return 0
             return int(np.argmin(np.nanmean(np.where(ok, loss, np.nan), axis=1)))
 
-        # Spans of the shared level first; "auto" then tries day types at the best span only.
-        cands = [(span, modes[0]) for span in spans]
+        # Spans of the shared level first; "auto" then tries day types at the best span only,
+        # each day type's deviation followed over the candidate spans of ``daytype_window``.
+        def first(span: int) -> str:  # the mode of the first round at ``span``
+            if modes[0] == "shared":
+                return "shared"
+            devs = self._daytype_spans(span)
+            return _daytype_mode(span, span if span in devs else devs[0])
+
+        cands = [(span, first(span)) for span in spans]
         levels, loss, ncell = score(cands)
         ok = ncell >= _MIN_OOS_CELLS
         best = pick(loss, ok)
-        if len(modes) > 1:
-            more = [(cands[best][0], mode) for mode in modes[1:]]
-            lv2, loss2, _ = score(more)
-            cands, levels, loss = cands + more, np.concatenate([levels, lv2]), np.concatenate(
-                [loss, loss2])  # fmt: skip
-            best = pick(loss, ok)
+        if "daytype" in modes:
+            span0 = cands[best][0]
+            more = [(span0, _daytype_mode(span0, d)) for d in self._daytype_spans(span0)]
+            more = [c for c in more if c not in cands]  # not scored twice
+            if more:
+                lv2, loss2, _ = score(more)
+                cands, levels, loss = cands + more, np.concatenate([levels, lv2]), np.concatenate(
+                    [loss, loss2])  # fmt: skip
+                best = pick(loss, ok)
         self.level_span_ = int(cands[best][0])
-        self.level_mode_ = cands[best][1]
+        mode = cands[best][1]
+        self.level_mode_ = "shared" if mode == "shared" else "daytype"
+        self.daytype_span_ = _mode_span(mode, self.level_span_)
+        self.path_mode_ = mode
         # Dispersion of the chosen level's forecasts, and the PITs for the calibration.
         alpha0 = np.repeat(alpha[None, :], 2, axis=0)  # too few errors: in-sample dispersion,
         alpha_slope = np.zeros((2, S))  # no growth with the lead
@@ -146,7 +194,7 @@ class LocalLevelMixin:
             use = ok[sl]
             if not use.any():
                 continue
-            paths = path_of(self.level_span_, self.level_mode_)
+            paths = path_of(self.level_span_, self.path_mode_)
             a0, sl0, n0 = _oos_dispersion(y, m, mu, paths, cls, leads, n_params[sl])
             alpha0[:, sl] = np.where(use, a0, alpha0[:, sl])
             alpha_slope[:, sl] = np.where(use, sl0, 0.0)
@@ -167,7 +215,7 @@ class LocalLevelMixin:
         for sl, y, m, mu, path_of in chunks:
             use = ok[sl]
             if use.any():
-                paths = path_of(self.level_span_, self.level_mode_)
+                paths = path_of(self.level_span_, self.path_mode_)
                 g, n = _pit_share(y, m, mu, paths, cls, pit_leads, alpha0[:, sl],
                                   alpha_slope[:, sl], _PIT_GRID, PIT_STRIDE, split,
                                   None if exponent is None else exponent[sl],
@@ -193,7 +241,7 @@ class LocalLevelMixin:
         var = np.full(S, np.inf)
         leads = np.asarray(OOS_LEADS[self.freq_], dtype=int)
         for sl, y, m, mu, path_of in self._chunks(values, D, off, beta, alpha, prior):
-            paths = path_of(self.level_span_, self.level_mode_)
+            paths = path_of(self.level_span_, self.path_mode_)
             a = np.maximum(alpha0[:, sl].mean(axis=0), 1e-3)
             g[sl], var[sl], self.dispersion_ref_[sl] = _oos_level_exponent(
                 y, m, mu, paths, self.train_class_, leads, a)
@@ -243,8 +291,23 @@ class LocalLevelMixin:
                         memo=memo) -> np.ndarray:  # fmt: skip
                 if span <= 0:
                     return np.ones((2, *mu0.shape))
-                cls = self.train_class_ if mode == "daytype" else None
-                return _level_paths(y0, mu0, var0, span, prior, cls, memo)
+                def shared(s: int, p: float) -> np.ndarray:  # (2, T, S), kept in ``memo``
+                    if ("path", s, p) not in memo:
+                        memo["path", s, p] = _level_paths(y0, mu0, var0, s, p, None, memo)
+                    return memo["path", s, p]
+
+                if mode == "shared":
+                    return shared(span, prior)
+                dev = _mode_span(mode, span)
+                p_dev = getattr(self, "daytype_prior_scale", None)
+                p_dev = prior if p_dev is None else float(p_dev) ** 2
+                typed = _level_paths(y0, mu0, var0, dev, p_dev, self.train_class_, memo)
+                if dev == span and p_dev == prior:
+                    return typed
+                # the shared level at ``span`` times each day type's deviation at ``dev``
+                typed /= shared(dev, p_dev)[0]
+                typed *= shared(span, prior)[0]
+                return typed
 
             yield sl, y, m, mu, path_of
 

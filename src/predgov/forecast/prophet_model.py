@@ -23,7 +23,6 @@ Prophet's and cmdstanpy's logging is silenced; a tqdm progress bar shows only on
 
 from __future__ import annotations
 
-import atexit
 import copy
 import logging
 import os
@@ -45,10 +44,10 @@ from predgov.forecast.base import (
     series_status,
     simple_fallback,
 )
+from predgov.parallel import shared_client
 
 BACKENDS = ("joblib", "dask")
 _SAMPLING_LOCK = threading.Lock()  # Prophet samples from numpy's global RNG
-_CLIENTS: dict[Any, Any] = {}
 
 
 def _quiet() -> None:
@@ -137,36 +136,7 @@ def _progress_enabled(progress: bool | None) -> bool:
 
 
 def _dask_client(address: str | None, n_workers: int) -> Any:
-    from distributed import Client, LocalCluster
-
-    key = address or ("local", n_workers)
-    client = _CLIENTS.get(key)
-    if client is not None and client.status == "running":
-        return client
-    if address:
-        client = Client(address)
-    else:
-        cluster = LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True,
-            dashboard_address=None, silence_logs=logging.ERROR,
-        )  # fmt: skip
-        client = Client(cluster)
-    _CLIENTS[key] = client
-    return client
-
-
-@atexit.register
-def close_dask_clients() -> None:
-    """Close the Dask clients (and local clusters) this module opened."""
-    for key, client in list(_CLIENTS.items()):
-        try:
-            cluster = client.cluster
-            client.close()
-            if cluster is not None and not isinstance(key, str):
-                cluster.close()
-        except Exception:  # shutting down anyway
-            pass
-        _CLIENTS.pop(key, None)
+    return shared_client(address, n_workers)
 
 
 class ProphetForecaster(Forecaster):
@@ -260,7 +230,7 @@ class ProphetForecaster(Forecaster):
             client = _dask_client(self.address, self._workers())
             futures = client.map(fn, tasks, pure=False)
             bar = tqdm(total=len(futures), desc=desc, disable=not show)
-            for _ in as_completed(futures):
+            for _ in as_completed(futures, loop=client.loop):  # the client is not dask's default
                 bar.update()
             bar.close()
             results = client.gather(futures)

@@ -26,6 +26,7 @@ import joblib
 import pandas as pd
 import xarray as xr
 
+from predgov.parallel import dask_map
 from predgov.sim.experiment import seasons as ssn
 from predgov.sim.experiment.store import (
     FORMAT,
@@ -330,27 +331,5 @@ def _map(task: _Task, jobs: list[Job], backend: str, n_jobs: int, scheduler: Any
 
 
 def _dask_map(task: _Task, jobs: list[Job], n_jobs: int, scheduler: Any) -> list:
-    from distributed import Client, LocalCluster
-
-    owned: list[Any] = []
-    if scheduler is None:
-        workers = (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)  # fmt: skip
-        client = Client(cluster)
-        owned = [client, cluster]
-    elif isinstance(scheduler, str):
-        client = Client(scheduler)
-        owned = [client]
-    elif isinstance(scheduler, Client):
-        client = scheduler
-    else:
-        raise TypeError(f"scheduler must be None, an address or a distributed.Client, "
-                        f"not {type(scheduler).__name__}")  # fmt: skip
-    try:
-        keys = [f"predgov-run-{j.policy}-{j.budget}-{j.seed}-{j.key}" for j in jobs]
-        futures = client.map(task, jobs, key=keys, pure=False)
-        return client.gather(futures)
-    finally:
-        for obj in owned:
-            obj.close()
+    keys = [f"predgov-run-{j.policy}-{j.budget}-{j.seed}-{j.key}" for j in jobs]
+    return dask_map(task, jobs, scheduler=scheduler, n_workers=n_jobs, keys=keys)
