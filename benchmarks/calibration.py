@@ -25,7 +25,10 @@ holidays, intermittent series; daily, weekly, monthly) and every real set in
   median 4 days, about 4 k SD in all, POD = an alarm within the first 3 periods): it is still
   reported, labelled ``pod3s`` / ``delay3s`` ("sustained 3-SD shift"), because it is the one the
   earlier numbers and notebook 03 use. Real sets: every alarm counts as false (no known
-  truth: an upper bound), and POD on outbreaks injected into a centred-smoother baseline.
+  truth: an upper bound; ``alerts``: runs of consecutive alarm days of one series, per
+  series-year, one event each), and POD on outbreaks injected into a centred-smoother
+  baseline. The real sets get the calendar the pipeline gives them (``conf/data/*.yaml``:
+  country US, every variable of :func:`predgov.data.calendar.calendar`).
 * **Forecast coverage** of the default forecaster through its public API
   (``predgov.forecast.make_forecaster(DEFAULT_MODEL)``: ``fit`` on the past, ``predict``):
   the share of observed counts inside the central 50 / 80 / 95 % intervals over ``--origins``
@@ -38,7 +41,8 @@ real sets are held out. Ends with::
            mase_vs_best_peer=nan warn_day_seconds=nan
 
 ``cov80_pooled`` over the real sets, ``cov80_min/max`` over family members; ``fa_min/max``
-over the daily members whose series all have a mean >= 1 per period; ``pod3`` and ``delay``
+over the members (daily, weekly and monthly) whose series all have a mean >= 1 per period;
+``pod3`` and ``delay``
 (median, days) of the default detector at k = 3 pooled over those members. The last two keys
 belong to other parts of the issue (``forecast_skill.py``, the grid-scale warn benchmark).
 
@@ -70,8 +74,10 @@ SHIFT_K = 3.0
 #: Detectors measured per frequency ("default" = predgov's recommended detector).
 DETECTORS = {
     "D": ["default", "nb_cusum_level", "ears_c2", "ears_c3", "exceedance", "farrington"],
-    "W-MON": ["default", "ears_c2", "nb_cusum", "exceedance"],
-    "MS": ["default", "ears_c2", "nb_cusum", "exceedance"],
+    "W-MON": ["default", "farrington_plugin", "farrington_a05", "ears_c2", "nb_cusum",
+              "exceedance"],
+    "MS": ["default", "farrington_plugin", "farrington_a05", "ears_c2", "nb_cusum",
+           "exceedance"],
 }
 QUICK_DETECTORS = {"D": ["default", "ears_c2"], "W-MON": ["default"], "MS": ["default"]}
 #: Outbreak design per frequency: gap between starts and tail (periods after an outbreak whose
@@ -90,6 +96,10 @@ QUICK_MEMBERS = ["d_nb_mid", "d_nb_high"]
 #: Named variants: (registered method, extra parameters).
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "nb_cusum_level": ("nb_cusum", {"baseline": "level"}),
+    # Farrington as published (surveillance's alpha = 0.05, plug-in NB threshold), and at the
+    # default's alpha = 1 / periods_per_year without the predictive variance
+    "farrington_a05": ("farrington", {"alpha": 0.05}),
+    "farrington_plugin": ("farrington", {"fa": 1.0}),
 }
 
 
@@ -206,8 +216,8 @@ def pool_rows(frames: Sequence[pd.DataFrame], det: str) -> dict[str, float]:
 
 def _show(frame: pd.DataFrame) -> str:
     cols = [c for c in frame.columns if not str(c).startswith("_")]
-    order = [c for c in ["fa", "fa_y1", "pod2", "pod3", "pod5", "delay2", "delay3", "delay5",
-                         "n3", "pod3s", "delay3s", "error"] if c in cols]  # fmt: skip
+    order = [c for c in ["fa", "alerts", "fa_y1", "pod2", "pod3", "pod5", "delay2", "delay3",
+                         "delay5", "n3", "pod3s", "delay3s", "error"] if c in cols]  # fmt: skip
     return frame[order].astype(object).map(_fmt).to_string()
 
 
@@ -260,18 +270,35 @@ def coverage(
 
 
 # ----------------------------------------------------------------------------- real sets
+def place_regressors(da: xr.DataArray, country: str = "US") -> xr.Dataset:
+    """The calendar the pipeline gives the detector for the real sets (``conf/data/*.yaml``:
+    city null, country US; :func:`predgov.experiment.stages.data.place_calendar`): every
+    variable of :func:`predgov.data.calendar.calendar`, so the baseline has non-working days
+    and one block per named holiday, not only a shared ``holiday`` dummy (all the harness gave
+    it until issue 14's third session).
+
+    Examples
+    --------
+    >>> t = pd.date_range("2024-07-03", periods=3, freq="D")
+    >>> cal = place_regressors(xr.DataArray(np.zeros(3), coords={"time": t}, dims="time"))
+    >>> cal["holiday_name"].values.tolist(), cal["working_day"].values.tolist()
+    (['', 'Independence Day', ''], [True, False, True])
+    """
+    from predgov.data.calendar import calendar
+
+    return calendar(da["time"], city=None, country=country)
+
+
 def real_sets() -> dict[str, tuple[xr.DataArray, xr.Dataset | None]]:
     """Every real set in the shared data folder as daily counts (and holidays), by name;
     missing files are left out with a note."""
     from predgov import paths
-    from predgov.data.calendar import calendar
 
     out: dict[str, tuple[xr.DataArray, xr.Dataset | None]] = {}
 
     def us_holidays(da):
         try:
-            cal = calendar(da["time"], city=None, country="US")
-            return cal[["holiday"]]
+            return place_regressors(da)
         except Exception:  # pragma: no cover - holidays package without those years
             return None
 
@@ -316,6 +343,21 @@ def _panel(panel: pd.DataFrame, dim: str) -> xr.DataArray:
     )  # fmt: skip
 
 
+def alert_runs(alarm: np.ndarray) -> int:
+    """Alerts: runs of consecutive alarm periods of one series (``alarm[time, series]``).
+
+    Examples
+    --------
+    >>> alert_runs(np.array([[1, 0], [1, 1], [0, 0], [1, 1]], dtype=bool))
+    4
+    """
+    a = np.asarray(alarm, dtype=bool)
+    if a.size == 0:
+        return 0
+    starts = a & ~np.vstack([np.zeros((1, *a.shape[1:]), dtype=bool), a[:-1]])
+    return int(starts.sum())
+
+
 def warn_real(da: xr.DataArray, regressors: xr.Dataset | None, detectors: Sequence[str],
               seed: int) -> pd.DataFrame:  # fmt: skip
     """Alarms per series-year on a real set (all counted as false) and POD on outbreaks
@@ -340,13 +382,47 @@ def warn_real(da: xr.DataArray, regressors: xr.Dataset | None, detectors: Sequen
             continue
         none = pd.DataFrame({"series": [], "start": [], "end": []}, dtype=np.int64)
         fa = score_alarms(sc.alarms(), none, observed=sc.observed, start=e0, freq=freq)["fa"]
+        alerts = alert_runs(sc.alarms()[e0:] & sc.observed[e0:]) / max(
+            float(sc.observed[e0:].sum()) / periods_per_year(freq), 1e-12)
         reg = regressors
         s2 = run(cube, method, start=start, regressors=reg, **extra)
         m = score_alarms(s2.alarms(), table, observed=s2.observed, within=3, tail=3,
                          start=s2.start, freq=freq)  # fmt: skip
         # POD as in the family: an alarm during the (Noufaily-sized) outbreak
-        rows[det] = {"fa": fa, "pod3": m["pod_any"], "delay3": m["delay_median"],
-                     "n3": m["n_outbreaks"]}  # fmt: skip
+        rows[det] = {"fa": fa, "alerts": alerts, "pod3": m["pod_any"],
+                     "delay3": m["delay_median"], "n3": m["n_outbreaks"]}  # fmt: skip
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def coarse_real(da: xr.DataArray, freq: str) -> xr.DataArray:
+    """A daily real set summed into ``freq`` periods (partial edge periods masked), as the
+    pipeline's ``cube.freq: W-MON`` / ``MS`` would give it."""
+    from predgov.data.cube import resample_counts
+
+    ds = xr.Dataset({"counts": da})
+    ds["time"].attrs["freq"] = "D"
+    out = resample_counts(ds, freq)["counts"].astype(float)
+    return out.assign_attrs(freq=freq, units="requests")
+
+
+def warn_real_fa(da: xr.DataArray, detectors: Sequence[str]) -> pd.DataFrame:
+    """Alarm periods and alerts (runs) per series-year on a weekly / monthly real set, every
+    alarm counted false, from one year + 20 periods of history on (no injected outbreaks)."""
+    freq = da.attrs["freq"]
+    t = np.asarray(da["time"].values)
+    e0 = _history_start(t, freq)
+    rows = {}
+    none = pd.DataFrame({"series": [], "start": [], "end": []}, dtype=np.int64)
+    for det in detectors:
+        method, extra = _variant(det)
+        sc = run(da, method, start=pd.Timestamp(t[e0]), **extra)
+        alarm = sc.alarms()
+        years = float(sc.observed[e0:].sum()) / periods_per_year(freq)
+        rows[det] = {
+            "fa": score_alarms(alarm, none, observed=sc.observed, start=e0, freq=freq)["fa"],
+            "alerts": alert_runs(alarm[e0:] & sc.observed[e0:]) / max(years, 1e-12),
+            "series_years": years,
+        }
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
@@ -377,7 +453,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         kw["n_series"] = args.series
     only = [d for d in args.detectors.split(",") if d]
     data = {n: generate(n, args.seed, **kw) for n in names}
-    dense = [n for n in names if members[n].level[0] >= 1.0 and members[n].freq == "D"]
+    # members whose series all have a mean >= 1 per period: daily ones pool POD and delay
+    # (the delay target is daily); fa_min / fa_max are over every frequency
+    dense_any = [n for n in names if members[n].level[0] >= 1.0]
+    dense = [n for n in dense_any if members[n].freq == "D"]
     out: dict[str, Any] = {"warn": {}, "coverage": {}, "real_warn": {}, "real_coverage": {}}
 
     if not args.no_warn:
@@ -432,6 +511,19 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 c = coverage(da, args.origins, regressors=reg)
                 out["real_coverage"][name] = c
                 print("coverage " + " ".join(f"{k}={_fmt(v)}" for k, v in c.items()))
+        if not args.no_warn:
+            print("\n-- weekly and monthly cubes of the multi-year real sets (default detector "
+                  "and Farrington at alpha = 0.05; every alarm counted false)")  # fmt: skip
+            for name, (da, _) in sets.items():
+                if da.sizes["time"] < 3 * 365:
+                    continue
+                for freq in ("W-MON", "MS"):
+                    res = warn_real_fa(coarse_real(da, freq), ["default", "farrington_a05"])
+                    out["real_warn"][f"{name}_{freq}"] = res
+                    print(f"{name} {freq}: " + "; ".join(
+                        f"{d} fa={_fmt(r['fa'])} alerts={_fmt(r['alerts'])}"
+                        for d, r in res.iterrows()) + f" ({_fmt(res['series_years'].iloc[0])} "
+                        "series-years)")  # fmt: skip
 
     # ------------------------------------------------------------------ RESULT
     def fam_cov(key):
@@ -445,7 +537,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     else:
         cov_pooled = math.nan
     cmin, cmax = fam_cov("cov80")
-    fas = [out["warn"][n].loc["default", "fa"] for n in dense if n in out["warn"]]
+    fas = [out["warn"][n].loc["default", "fa"] for n in dense_any if n in out["warn"]]
     fa_lo, fa_hi = (min(fas), max(fas)) if fas else (math.nan, math.nan)
     dp = out.get("warn_pooled_dense")
     pod3 = float(dp.loc["default", "pod3"]) if dp is not None else math.nan

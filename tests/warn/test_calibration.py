@@ -285,3 +285,31 @@ def test_first_year_season_is_learnt_not_left_out_as_an_outbreak():
     years = S * (T - 56) / 365.25
     assert counts["new"] / years < 4.0, counts
     assert counts["new"] <= 0.7 * counts["old"], counts
+
+
+def test_harness_alert_runs_and_place_calendar():
+    """Alerts = runs of consecutive alarm periods per series (known answer); the real sets get
+    the pipeline's full US calendar (non-working days, holiday names), not a bare
+    ``holiday`` dummy (regression: the harness passed ``calendar(...)[["holiday"]]``)."""
+    harness = _load_harness()
+    alarm = np.zeros((10, 3), bool)
+    alarm[[1, 2, 3, 6], 0] = True  # 2 runs
+    alarm[[0, 9], 1] = True  # 2 runs
+    assert harness.alert_runs(alarm) == 4
+    t = pd.date_range("2014-08-30", periods=5, freq="D")  # Sat .. Wed, Labor Day on Mon
+    cal = harness.place_regressors(xr.DataArray(np.zeros(5), coords={"time": t}, dims="time"))
+    assert {"holiday", "working_day", "holiday_name"} <= set(cal.data_vars)
+    assert cal["working_day"].values.tolist() == [False, False, False, True, True]
+    assert cal["holiday_name"].values[2] == "Labor Day"
+
+
+def test_harness_fa_range_covers_weekly_members(capsys):
+    """fa_min / fa_max span every member with a mean >= 1 per period, weekly and monthly too
+    (regression: only daily members counted, so a weekly default at 3.5 a year went unseen)."""
+    harness = _load_harness()
+    out = harness.main(["--quick", "--members", "w_nb", "--no-forecast", "--series", "4"])
+    values = dict(re.findall(r"(\w+)=(\S+)", out["result"]))
+    fa = float(out["warn"]["w_nb"].loc["default", "fa"])
+    assert float(values["fa_min"]) == pytest.approx(fa, abs=1e-3)
+    assert float(values["fa_max"]) == pytest.approx(fa, abs=1e-3)
+    capsys.readouterr()

@@ -140,3 +140,99 @@ def test_seasonal_on_off_series_does_not_break_the_fit():
     assert float(ratio.median()) == pytest.approx(1.0, abs=0.2)
     assert float(ratio.min()) > 0.5 and float(ratio.max()) < 2.0  # no wild extrapolation
     assert np.isfinite(out["expected"].sel(category="parking").isel(time=slice(60, None))).all()
+
+
+def test_fa_sets_alpha_per_period_and_explicit_levels_win():
+    """``fa`` false alarms per series-year -> alpha = fa / periods_per_year (52.18 weeks, 12
+    months); an explicit ``alpha`` or ``threshold`` overrides it; nonsense is a clear error."""
+    t = pd.date_range("2019-01-07", periods=5 * 52 + 10, freq="W-MON").values
+    y = np.full((len(t), 1), 10.0)
+    weeks_per_year = 365.25 / 7
+    thr = farrington(y, t, "W-MON", fa=1.0, start=t[-1])["threshold"][-1, 0]
+    assert thr == pytest.approx(math.log10(weeks_per_year), rel=1e-12)
+    assert farrington(y, t, "W-MON", fa=1.0, alpha=0.01, start=t[-1])["threshold"][-1, 0] == 2.0
+    assert farrington(y, t, "W-MON", fa=1.0, threshold=3.5, start=t[-1])["threshold"][-1, 0] == 3.5
+    assert farrington(y, t, "W-MON", start=t[-1])["threshold"][-1, 0] == pytest.approx(
+        -math.log10(0.05)
+    )
+    # Poisson(10): the 1 - 1/52.18 quantile is 17 (P(Y <= 16) = 0.9730 < 0.98084 <= 0.9857)
+    assert farrington(y, t, "W-MON", fa=1.0, start=t[-1])["upper"][-1, 0] == 17.0
+    with pytest.raises(ValueError, match="fa=60"):
+        farrington(y, t, "W-MON", fa=60.0)
+    with pytest.raises(ValueError, match="alpha"):
+        farrington(y, t, "W-MON", alpha=1.5)
+
+
+def test_predictive_dispersion_adds_the_mean_estimate_variance():
+    """The worked example above (intercept only, 9 window months, mu0 = 10, phi = 1.75): the
+    Poisson MLE of log mu from n = 9 periods of mean 10 has variance 1 / (n mu) = 1/90, times
+    phi for quasi-Poisson, so the predictive dispersion is 1.75 + 10 * 1.75 / 90 = 1.9444."""
+    t = monthly(40)
+    y = np.full(40, 100.0)
+    y[[2, 3, 4, 14, 15, 16, 26, 27, 28]] = [4, 16, 10, 5, 15, 10, 7, 13, 10]
+    y[39] = 20
+    kw = dict(b=3, w=1, no_periods=1, trend=False, start=t[39])
+    out = farrington(y, t, "MS", predictive=True, **kw)
+    phi = 1.75 * (1 + 1 / 9)
+    assert out["phi"][39] == pytest.approx(phi, rel=1e-6)
+    assert out["expected"][39] == pytest.approx(10.0, rel=1e-6)
+    size = 10 / (phi - 1)
+    assert out["upper"][39] == stats.nbinom.ppf(0.95, size, size / (size + 10))
+    expected_score = -math.log10(stats.nbinom.sf(19, size, size / (size + 10)))
+    assert out["score"][39] == pytest.approx(expected_score, rel=1e-5)
+    # the plug-in (Noufaily's nbPlugin) is unchanged
+    assert farrington(y, t, "MS", **kw)["phi"][39] == pytest.approx(1.75, rel=1e-6)
+
+
+def test_weekly_and_monthly_default_state_their_rate():
+    """Regression: the weekly/monthly default used surveillance's alpha = 0.05 (2.6 alarm
+    weeks a year in control); now its threshold is -log10(1 / periods_per_year)."""
+    import xarray as xr
+
+    for freq, ppy, n in (("W-MON", 365.25 / 7, 4 * 52), ("MS", 12.0, 60)):
+        t = pd.date_range("2019-01-07", periods=n, freq=freq)
+        rng = np.random.default_rng(0)
+        da = xr.DataArray(rng.poisson(30.0, (n, 2)).astype(float), dims=("time", "s"),
+                          coords={"time": t}, attrs={"freq": freq})  # fmt: skip
+        out = detect(da, "default", start=t[-3])
+        thr = out["threshold"].values
+        np.testing.assert_allclose(thr[np.isfinite(thr)], math.log10(ppy))
+        assert json_params(out)["predictive"] is True
+        over = detect(da, "default", alpha=0.05, start=t[-3])["threshold"].values
+        np.testing.assert_allclose(over[np.isfinite(over)], -math.log10(0.05))
+
+
+def json_params(ds):
+    import json
+
+    return json.loads(ds.attrs["params"])
+
+
+def _in_control_rate(freq: str, n_series: int, years: int, seed: int) -> float:
+    """Alarm periods per series-year of the weekly/monthly default on in-control NB series with
+    a yearly cycle (random phase), scored after their first two years."""
+    import xarray as xr
+
+    per = {"W-MON": 52, "MS": 12}[freq]
+    n = years * per
+    t = pd.date_range("2015-01-05", periods=n, freq=freq)
+    rng = np.random.default_rng(seed)
+    level = np.exp(rng.uniform(np.log(10), np.log(300), n_series))
+    phase = rng.uniform(0, 2 * np.pi, n_series)
+    size = rng.uniform(5, 40, n_series)
+    mu = level * np.exp(0.3 * np.sin(2 * np.pi * np.arange(n)[:, None] / per + phase))
+    y = rng.negative_binomial(size, size / (size + mu)).astype(float)
+    da = xr.DataArray(y, dims=("time", "s"), coords={"time": t}, attrs={"freq": freq})
+    first = 2 * per
+    out = detect(da, "default", start=t[first])
+    alarms = out["alarm"].values[first:].sum()
+    return float(alarms / (n_series * (n - first) / (365.25 / 7 if freq == "W-MON" else 12)))
+
+
+@pytest.mark.parametrize("freq", ["W-MON", "MS"])
+def test_default_in_control_rate_is_near_nominal(freq):
+    """In-control false alarms of the weekly/monthly default within 0.5-1.5 per series-year
+    (nominal 1). Regression: with surveillance's alpha = 0.05 the weekly rate here is 2.97
+    (1.27 with alpha = 1/52 but the plug-in threshold; 1.14 with the predictive one). ~2.5 s."""
+    rate = _in_control_rate(freq, 150, 6, seed=11)
+    assert 0.5 < rate < 1.5, rate

@@ -133,8 +133,12 @@ DEFAULT: dict[str, tuple[str, dict[str, Any]]] = {
     # baseline's self-calibrated predictive distribution (predgov.warn.arl), chosen on the
     # synthetic family of benchmarks/calibration.py.
     "D": ("nb_cusum", {"baseline": "calendar", "delta": 2.0, "fa": 1.0}),
-    "W-MON": ("farrington", {}),
-    "MS": ("farrington", {}),
+    # Farrington's one-sided level follows the same stated rate: alpha = fa / periods_per_year
+    # (1/52 weekly, 1/12 monthly; surveillance's alpha = 0.05 gives 2.6 a year weekly), and its
+    # NB threshold is that of the predictive distribution (the estimated mean's variance added
+    # to the quasi-Poisson dispersion; Noufaily's plug-in ignores it and alarms ~1.4x as often).
+    "W-MON": ("farrington", {"fa": 1.0, "predictive": True}),
+    "MS": ("farrington", {"fa": 1.0, "predictive": True}),
 }
 
 VARIABLES = ("score", "threshold", "alarm", "expected", "upper")
@@ -215,7 +219,7 @@ def resolve_method(method: str, freq: str) -> tuple[str, dict[str, Any]]:
     Examples
     --------
     >>> resolve_method("default", "MS")
-    ('farrington', {})
+    ('farrington', {'fa': 1.0, 'predictive': True})
     >>> resolve_method("default", "D")
     ('nb_cusum', {'baseline': 'calendar', 'delta': 2.0, 'fa': 1.0})
     """

@@ -18,8 +18,11 @@ model is fitted to the history of every series at once:
 * **Down-weighting of past outbreaks**: Anscombe residuals ``s_i > 2.58`` get weight
   ``s_i^-2`` (weights renormalised to sum to ``n``) and the model is refitted.
 * **Threshold**: the ``1 - alpha`` quantile of the negative binomial with mean ``mu0`` and
-  variance ``phi * mu0`` ("nbPlugin", as recommended by Noufaily et al.); ``alpha`` = 0.05
-  one-sided (``surveillance::farringtonFlexible`` default).
+  variance ``phi * mu0`` ("nbPlugin", as recommended by Noufaily et al.). ``alpha`` = 0.05
+  one-sided is ``surveillance::farringtonFlexible``'s default; in control it gives about
+  ``alpha x periods_per_year`` alarm periods per series-year (2.6 a year weekly). Instead, a
+  nominal false-alarm rate ``fa`` per series-year sets ``alpha = fa / periods_per_year``
+  (the default of :func:`predgov.warn.detect` for weekly and monthly data, ``fa = 1``).
 * **Tiny counts**: no alarm when fewer than 5 cases fell in the last 4 periods
   (``limit54 = (5, 4)``); there the threshold is ``+inf``.
 
@@ -148,8 +151,11 @@ def _fit_path(
     reweight: bool,
     weights_threshold: float,
     max_iter: int,
+    predictive: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Fit at every origin and predict the next ``stride`` periods: ``mu0`` and ``phi``."""
+    """Fit at every origin and predict the next ``stride`` periods: ``mu0`` and ``phi``
+    (``predictive``: ``phi + mu0 * phi * x0' V x0``, the dispersion of the predictive
+    distribution, with the variance of the estimated log-mean added)."""
     T, S = x.shape
     mu0 = np.full((T, S), np.nan)
     phi_out = np.full((T, S), np.nan)
@@ -220,13 +226,43 @@ def _fit_path(
             beta_store = np.full((S, p), np.nan)
         beta_store[ok], names_prev = beta, names
         pred = np.exp(np.clip(x0 @ (beta * colmask).T, -30.0, 30.0))
+        phi_pred = np.broadcast_to(phi, pred.shape)
+        if predictive:  # Var(log mu0) = phi x0' V x0 (quasi-Poisson; masked columns: V = 0)
+            var_eta = np.einsum("tp,spq,tq->ts", x0, cov, x0) * phi[None, :]
+            phi_pred = phi_pred + pred * np.maximum(var_eta, 0.0)
         # A fit that did not converge gives no baseline (as surveillance::farringtonFlexible).
         pred[:, ~conv] = np.nan
         cols = np.flatnonzero(ok)
         mu0[np.ix_(ts, cols)] = pred
-        phi_out[np.ix_(ts, cols)] = np.broadcast_to(phi, pred.shape)
+        phi_out[np.ix_(ts, cols)] = phi_pred
 
     return mu0, phi_out
+
+
+def _score_threshold(
+    freq: str, alpha: float | None, threshold: float | None, fa: float | None
+) -> float:
+    """Score threshold ``-log10(alpha)`` from ``threshold``, ``alpha`` or ``fa`` (first given).
+
+    Examples
+    --------
+    >>> round(_score_threshold("W-MON", None, None, 1.0), 4)  # alpha = 1 / 52.18
+    1.7175
+    >>> _score_threshold("W-MON", 0.01, None, 1.0), _score_threshold("MS", None, 3.0, 1.0)
+    (2.0, 3.0)
+    """
+    if threshold is not None:
+        return float(threshold)
+    if alpha is None:
+        alpha = 0.05 if fa is None else float(fa) / periods_per_year(freq)
+        if fa is not None and not 0.0 < alpha < 1.0:
+            raise ValueError(
+                f"fa={fa!r} false alarms per series-year is not between 0 and "
+                f"{periods_per_year(freq):g} (one per {freq} period)"
+            )
+    if not 0.0 < float(alpha) < 1.0:
+        raise ValueError(f"alpha={alpha!r} must be between 0 and 1")
+    return -math.log10(float(alpha))
 
 
 def min_history(
@@ -283,8 +319,9 @@ def farrington(
     w: int | None = None,
     no_periods: int = 10,
     past_not_included: int | None = None,
-    alpha: float = 0.05,
+    alpha: float | None = None,
     threshold: float | None = None,
+    fa: float | None = None,
     trend: bool = True,
     p_trend: float = 0.05,
     reweight: bool = True,
@@ -293,6 +330,7 @@ def farrington(
     weekday: bool | None = None,
     min_years: int = 1,
     stride: int | None = None,
+    predictive: bool = False,
     start: object = None,
     end: object = None,
     max_iter: int = 100,
@@ -313,8 +351,11 @@ def farrington(
         periods, as the original Farrington method).
     past_not_included
         Most recent periods left out of the fit (default ``w``).
-    alpha, threshold
-        One-sided level (threshold ``-log10(alpha)`` on the score), or the score threshold.
+    alpha, threshold, fa
+        One-sided level (threshold ``-log10(alpha)`` on the score), the score threshold itself,
+        or a nominal rate of false alarm periods per series-year, ``alpha = fa /
+        periods_per_year(freq)`` (``fa = 1``: 1/52 weekly, 1/12 monthly). The first given of
+        ``threshold``, ``alpha``, ``fa`` wins; none: ``alpha = 0.05``.
     trend, p_trend
         Fit a linear trend, kept per series where its two-sided p-value is below ``p_trend``.
     reweight, weights_threshold
@@ -325,6 +366,13 @@ def farrington(
         Day-of-week factor (default: True for daily data).
     min_years
         Fewest whole years of history needed for a score.
+    predictive
+        Take the threshold (and score) from the predictive distribution rather than the plug-in
+        one: the dispersion becomes ``phi + mu0 * Var(log mu0)`` with ``Var(log mu0) = phi x0'
+        V x0`` (``V`` the inverse information of the fit), the delta-method variance of a
+        negative binomial whose log-mean is itself uncertain. Noufaily et al.'s "nbPlugin"
+        (False, the default here) ignores it, so with one or two years of reference data its
+        alarms exceed ``alpha`` (on the weekly family member, 1.4x; 1.2x with it).
     stride
         Refit every ``stride`` periods (default :data:`DEFAULT_STRIDE`, at most ``w + 1``); the
         model fitted at ``t0`` predicts ``t0 .. t0 + stride - 1`` from data before ``t0``.
@@ -366,13 +414,13 @@ def farrington(
     use_dow = (weekly_cycle(freq) > 0) if weekday is None else bool(weekday)
     dow = day_of_week(time) if use_dow else None
     i0, i1 = resolve_range(time, start, end)
-    h = -math.log10(alpha) if threshold is None else float(threshold)
+    h = _score_threshold(freq, alpha, threshold, fa)
 
     with single_thread():
         mu0, phi_out = _fit_path(
             x, P, w, guard, stride, no_periods, dow, range(i0, i1, stride), i1,
             b=b, min_years=min_years, trend=trend, p_trend=p_trend, reweight=reweight,
-            weights_threshold=weights_threshold, max_iter=max_iter,
+            weights_threshold=weights_threshold, max_iter=max_iter, predictive=predictive,
         )  # fmt: skip
 
     size = size_from_phi(mu0, phi_out)
