@@ -62,3 +62,46 @@ def test_warn_stage_calibrates_the_threshold_on_history(tmp_path):
     late = WarnConfig(method="ears_c2", calibrate_fa=1.0, calibrate_end="2020-01-01")
     with pytest.raises(ConfigError, match=r"warn\.calibrate_end"):
         run_warn_stage(late, cube, None, VizConfig(), tmp_path / "late")
+
+
+def test_blocked_stages_give_the_one_process_results(tmp_path):
+    """warn.block_series / forecast.block_series run the stages over blocks of whole
+    categories: the same alarms and forecasts as one process (a small demo cube, 2 blocks)."""
+    from predgov.data.demo import demo_city
+    from predgov.experiment.config import ForecastConfig, VizConfig, WarnConfig
+    from predgov.experiment.stages.forecast import run_forecast_stage
+    from predgov.experiment.stages.warn import run_warn_stage
+
+    cube = demo_city(0, start="2023-06-01", end="2024-06-30", districts=["市南", "平度"],
+                     categories=["heating", "parking", "noise_social"])  # fmt: skip
+    viz = VizConfig(formats=["png"])
+    one = run_warn_stage(WarnConfig(method="ears_c2"), cube, None, viz, tmp_path / "w1")
+    two = run_warn_stage(WarnConfig(method="ears_c2", block_series=2), cube, None, viz,
+                         tmp_path / "w2")  # fmt: skip
+    with xr.open_dataset(one["alarms"]) as a, xr.open_dataset(two["alarms"]) as b:
+        assert int(a["alarm"].sum()) > 0
+        np.testing.assert_array_equal(a["alarm"].values, b["alarm"].values)
+        np.testing.assert_allclose(a["score"].values, b["score"].values, rtol=1e-9)
+    fixed = {"level_window": 28, "level_by": "shared", "calibrate": False}
+    f1 = run_forecast_stage(ForecastConfig(params=fixed, backtest_origins=0), cube, None, viz,
+                            tmp_path / "f1")  # fmt: skip
+    f2 = run_forecast_stage(ForecastConfig(params=fixed, backtest_origins=0, block_series=2),
+                            cube, None, viz, tmp_path / "f2")  # fmt: skip
+    with xr.open_dataset(f1["forecast"]) as a, xr.open_dataset(f2["forecast"]) as b:
+        np.testing.assert_allclose(a["mean"].values, b["mean"].values, rtol=1e-9)
+
+
+@pytest.mark.parametrize(("section", "key", "value", "match"), [
+    ("forecast", "backend", "spark", r"forecast\.backend"),
+    ("warn", "scheduler", "tcp://h:8786", r"warn\.scheduler.*backend=dask"),
+    ("forecast", "n_workers", 0, r"forecast\.n_workers"),
+    ("warn", "block_series", 0, r"warn\.block_series"),
+])  # fmt: skip
+def test_scale_out_keys_are_validated(section, key, value, match):
+    from predgov.experiment.config import ConfigError, ForecastConfig, WarnConfig
+
+    cls = {"forecast": ForecastConfig, "warn": WarnConfig}[section]
+    with pytest.raises(ConfigError, match=match):
+        cls(**{key: value})
+    with pytest.raises(ConfigError, match=r"warn\.calibrate_fa"):
+        WarnConfig(calibrate_fa=1.0, block_series=100)

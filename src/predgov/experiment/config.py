@@ -72,6 +72,22 @@ def _check_names(prefix: str, given: Any, known: list[str], what: str = "") -> N
             _unknown(f"{prefix}.{name}", known, what)
 
 
+def _check_blocks(prefix: str, cfg: Any) -> None:
+    """The scale-out keys shared by ``forecast`` and ``warn``: ``backend`` (serial | dask),
+    ``scheduler`` (a dask address, needs backend=dask), ``n_workers`` (-1 or >= 1) and
+    ``block_series`` (null: one process, or series per block of whole categories)."""
+    from predgov.parallel import BACKENDS
+
+    if cfg.backend not in BACKENDS:
+        _fail(f"{prefix}.backend", f"must be one of {list(BACKENDS)}, got {cfg.backend!r}")
+    if cfg.scheduler is not None and cfg.backend != "dask":
+        _fail(f"{prefix}.scheduler", f"a scheduler address needs {prefix}.backend=dask")
+    if cfg.n_workers != -1 and cfg.n_workers < 1:
+        _fail(f"{prefix}.n_workers", f"must be -1 (every core) or >= 1, got {cfg.n_workers}")
+    if cfg.block_series is not None and cfg.block_series < 1:
+        _fail(f"{prefix}.block_series", f"must be >= 1 (or null), got {cfg.block_series}")
+
+
 def _check_place(cfg: Any) -> None:
     """``data.city`` must be a file of ``conf/city/``, ``data.country`` a ``holidays`` code."""
     if cfg.city is not None:
@@ -348,6 +364,13 @@ class ForecastConfig:
     baseline: str = "seasonal_naive"
     # Series drawn as fan charts: "district/category" labels; empty = the busiest series.
     fan_series: list[str] = field(default_factory=list)
+    # Beyond one process: blocks of whole categories (`block_series` series at most each; null
+    # = one process unless backend=dask), serially or on dask.distributed (`scheduler`: an
+    # address such as tcp://host:8786; null = a LocalCluster of `n_workers` workers).
+    backend: str = "serial"
+    scheduler: str | None = None
+    n_workers: int = -1
+    block_series: int | None = None
 
     def __post_init__(self) -> None:
         from predgov.forecast import available_models
@@ -362,6 +385,7 @@ class ForecastConfig:
                 _fail(f"forecast.{key}", f"must be >= 1 (or null: by frequency), got {value}")
         if self.backtest_origins < 0:
             _fail("forecast.backtest_origins", f"must be >= 0, got {self.backtest_origins}")
+        _check_blocks("forecast", self)
         bad = [s for s in self.fan_series if s.count("/") != 1]
         if bad:
             _fail("forecast.fan_series", f"give series as 'district/category', got {bad}")
@@ -379,6 +403,11 @@ class ForecastConfig:
             make_forecaster(self.model, **self.params)
         except (TypeError, ValueError) as err:
             _fail("forecast.params", str(err).splitlines()[0])
+
+    @property
+    def blocked(self) -> bool:
+        """Whether the stage runs over blocks of series (``block_series`` set or dask)."""
+        return self.block_series is not None or self.backend == "dask"
 
     def periods(self, freq: str) -> tuple[int, int, int]:
         """``(horizon, backtest_horizon, backtest_step)`` in periods of ``freq``, nulls filled
@@ -410,11 +439,18 @@ class WarnConfig:
     # Only alerts starting in the last `recent_days` periods go into alerts_recent.csv.
     recent_days: int = 30
     # Alarm threshold calibrated on the place's own history: at most this many alarms per
-    # series-year over the calibration stretch (null = the detector's default threshold, which
-    # was calibrated on the synthetic demo city).
+    # series-year over the calibration stretch (null = the detector's default threshold, set
+    # from its baseline's predictive distribution for 1 false alarm per series-year).
     calibrate_fa: float | None = None
     # Last day of the calibration stretch; null = the day before the last `recent_days` days.
     calibrate_end: str | None = None
+    # Beyond one process: blocks of whole categories (`block_series` series at most each; null
+    # = one process unless backend=dask), serially or on dask.distributed (`scheduler`: an
+    # address such as tcp://host:8786; null = a LocalCluster of `n_workers` workers).
+    backend: str = "serial"
+    scheduler: str | None = None
+    n_workers: int = -1
+    block_series: int | None = None
 
     def __post_init__(self) -> None:
         import math
@@ -437,6 +473,15 @@ class WarnConfig:
                 _fail("warn.calibrate_fa", "set either warn.params.threshold or calibrate_fa")
         if self.calibrate_end is not None:
             _check_dates("warn.calibrate_end", self.calibrate_end, self.calibrate_end)
+        _check_blocks("warn", self)
+        if self.calibrate_fa is not None and self.blocked:
+            _fail("warn.calibrate_fa", "calibrating a threshold on the history runs in one "
+                  "process: leave warn.block_series null and warn.backend=serial")
+
+    @property
+    def blocked(self) -> bool:
+        """Whether the stage runs over blocks of series (``block_series`` set or dask)."""
+        return self.block_series is not None or self.backend == "dask"
 
     def check_params(self, freq: str) -> None:
         """``warn.params`` must be keywords of ``predgov.warn.detect`` or of the detector that

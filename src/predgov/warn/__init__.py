@@ -23,10 +23,11 @@ with a margin of 0.7 for errors in the estimated mean). The choice was made on t
 family of ``benchmarks/calibration.py`` (never on the real sets); what it measured there and on
 the held-out real sets is in that benchmark's output and notebook 03. ``detect(...,
 threshold=h)`` or ``h=`` still sets one fixed threshold; ``calibrate_threshold`` tunes it on a
-place's own history. Weekly and monthly cubes default to Farrington-flexible at alpha = 1 / periods per year (1
-false alarm per series-year) with a predictive NB threshold (the dispersion widened by the
-uncertainty of the estimated mean): measured 1.21 (weekly) and 1.03 (monthly) alarm periods per
-series-year on the synthetic family (``benchmarks/calibration.py``; alpha = 0.05 gave 3.5 weekly).
+place's own history. Weekly and monthly cubes default to Farrington-flexible at alpha = 1 /
+periods per year (1 false alarm per series-year) with a predictive NB threshold (the dispersion
+widened by the uncertainty of the estimated mean): measured 1.21 (weekly) and 1.03 (monthly)
+alarm periods per series-year on the synthetic family (``benchmarks/calibration.py``; alpha =
+0.05 gave 3.5 weekly).
 
 Detection quality is measured with :mod:`predgov.warn.evaluate` (outbreak injection,
 calibration on outbreak-free series, POD / false alarms per series-year / delay / PPV).

@@ -81,7 +81,16 @@ def run_warn_stage(
         params["threshold"] = calibration["threshold"]
         out["threshold"] = out_dir / "threshold.json"
         out["threshold"].write_text(json.dumps(calibration, indent=2) + "\n", encoding="utf-8")
-    alarms = detect(cube, method=cfg.method, **params)
+    if cfg.blocked:
+        from predgov.parallel import DEFAULT_BLOCK_SERIES
+        from predgov.warn.distributed import detect_blocked
+
+        alarms = detect_blocked(cube, method=cfg.method,
+                                block_series=cfg.block_series or DEFAULT_BLOCK_SERIES,
+                                backend=cfg.backend, scheduler=cfg.scheduler,
+                                n_workers=cfg.n_workers, **params)  # fmt: skip
+    else:
+        alarms = detect(cube, method=cfg.method, **params)
     if calibration is not None:
         alarms.attrs["calibrated_threshold"] = calibration["threshold"]
         alarms.attrs["calibration"] = json.dumps(calibration, sort_keys=True)
