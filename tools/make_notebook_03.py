@@ -342,6 +342,10 @@ cells = [
           outbreaks are let into the level after two weeks instead of four: first-year false alarms
           on strongly seasonal series fell from 9 to 6 and then to 3 per series-year (1–2.3 on
           the other members); the real Brooklyn file (one year) shows 6;
+        * weekly and monthly cubes default to Farrington-flexible with alpha = 1 / periods per year
+          and a predictive negative-binomial threshold: 1.21 (weekly) and 1.03 (monthly) false
+          alarm periods per series-year on the family's weekly and monthly members (at the usual
+          alpha = 0.05 it was 3.5 a year weekly);
         * on series of hundreds a day, a mean error of a few percent that persists for weeks is a
           whole SD, which the run-length computation (independent days) does not see: small draws
           like the one above can show several false alarms per series-year on such series.

@@ -86,11 +86,22 @@ def n_local_workers(n_workers: int | None) -> int:
 
 
 def _local_cluster(n_workers: int | None, processes: bool) -> Any:
+    """A LocalCluster of single-threaded workers that keep glibc's default allocator settings.
+
+    dask's nanny sets ``MALLOC_TRIM_THRESHOLD_=65536`` in the workers it spawns, which also
+    fixes glibc's mmap threshold: every temporary array over 128 kB is then mapped and unmapped
+    afresh, and the NB-GLM fit ran 2.1x slower in a worker process than in this one (2,500
+    daily series of 3 years: 4.2 s against 2.0 s, one worker, nothing else running on it).
+    """
+    import dask
     from distributed import LocalCluster
 
-    return LocalCluster(n_workers=n_local_workers(n_workers), threads_per_worker=1,
-                        processes=processes, dashboard_address=":0",
-                        silence_logs=logging.ERROR)  # fmt: skip
+    env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {})
+    env.pop("MALLOC_TRIM_THRESHOLD_", None)
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": env}):
+        return LocalCluster(n_workers=n_local_workers(n_workers), threads_per_worker=1,
+                            processes=processes, dashboard_address=":0",
+                            silence_logs=logging.ERROR)  # fmt: skip
 
 
 def _check_scheduler(scheduler: Any) -> None:

@@ -15,6 +15,16 @@ deviations from the shared level), ``path_mode_`` (the level paths' mode: "share
 or "daytype:<span>"),
 ``alpha0_raw_``, ``dispersion_exponent_``, ``dispersion_ref_``, ``calibrated_levels_`` and
 ``recalibrated_``.
+
+The two choices made on all series are means over series, so they reduce over blocks of
+series (:func:`predgov.forecast.distributed.forecast_blocked`): :meth:`~LocalLevelMixin.
+level_stats` gives, per candidate level, the sum of the series' losses and their number;
+``pooled_stats_["pit"]`` the PIT shares, series and cells the recalibration reads
+(:func:`sum_stats` adds either over blocks); :func:`pooled_level_choice` makes the choice
+from such statistics (one model's, or summed), and :meth:`~LocalLevelMixin.set_pooled` takes
+a choice and summed PIT statistics back, redoing only the steps after the GLM. A fit calls
+the same functions on its own statistics, so a fit of the whole cube and the blocked one
+differ only by the order of the sums.
 """
 
 from __future__ import annotations
@@ -39,7 +49,17 @@ from predgov.forecast.rolling import (
     _pit_share,
 )
 
-__all__ = ["AUTO_SPANS", "DAYTYPE_SPANS", "OOS_LEADS", "PIT_LEADS", "PIT_STRIDE", "LocalLevelMixin"]
+__all__ = [
+    "AUTO_SPANS",
+    "DAYTYPE_SPANS",
+    "OOS_LEADS",
+    "PIT_LEADS",
+    "PIT_STRIDE",
+    "LocalLevelMixin",
+    "choose_level",
+    "pooled_level_choice",
+    "sum_stats",
+]
 
 #: Candidate spans (periods) of the local level when ``level_window="auto"``.
 AUTO_SPANS = {"D": (14, 28, 56, 112), "W-MON": (4, 8, 16, 32), "MS": (3, 6, 12)}
@@ -62,6 +82,69 @@ def _daytype_mode(span: int, dev: int) -> str:
 def _mode_span(mode: str, span: int) -> int:
     """Span of the day types' deviations in ``mode`` (``span`` for "daytype" and "shared")."""
     return int(mode.split(":")[1]) if ":" in mode else int(span)
+
+
+def choose_level(stats: dict, cands: list[tuple[int, str]]) -> tuple[int, str]:
+    """The candidate level with the smallest mean loss (the first of equals; the first
+    candidate when no series was scored), from :meth:`LocalLevelMixin.level_stats`
+    (``{candidate: (loss sum, series)}``, of one model or summed over blocks by
+    :func:`sum_stats`).
+
+    Examples
+    --------
+    >>> choose_level({(14, "shared"): (3.0, 2.0), (28, "shared"): (2.0, 2.0)},
+    ...              [(14, "shared"), (28, "shared")])
+    (28, 'shared')
+    """
+    tot = np.array([stats[c][0] for c in cands], dtype="float64")
+    cnt = np.array([stats[c][1] for c in cands], dtype="float64")
+    if len(cands) == 1:
+        return cands[0]
+    with np.errstate(all="ignore"):
+        mean = np.where(cnt > 0, tot / cnt, np.nan)
+    return cands[int(np.argmin(mean))]  # all NaN: the first, as np.nanmean's argmin
+
+
+def pooled_level_choice(candidates_of: Any, stats_of: Any) -> tuple[int, str]:
+    """The rounds of the level's choice: the spans (``candidates_of(None)``), then the
+    candidates ``candidates_of(winner)`` adds (day types at the winning span), each round
+    decided by :func:`choose_level` on ``stats_of(candidates)`` (one model's
+    :meth:`LocalLevelMixin.level_stats`, or their sum over blocks of series).
+
+    Examples
+    --------
+    >>> stats = {(14, "shared"): (3.0, 2.0), (28, "shared"): (2.0, 2.0),
+    ...          (28, "daytype"): (1.0, 2.0)}
+    >>> def cands(after):
+    ...     return [(14, "shared"), (28, "shared")] if after is None else [(after[0], "daytype")]
+    >>> pooled_level_choice(cands, lambda cs: {c: stats[c] for c in cs})
+    (28, 'daytype')
+    """
+    first = candidates_of(None)
+    best = first[0] if len(first) == 1 else choose_level(stats_of(first), first)
+    more = candidates_of(best)
+    if more:
+        best = choose_level(stats_of(first + more), first + more)
+    return best
+
+
+def sum_stats(parts: list[Any]) -> Any:
+    """Sum of :meth:`LocalLevelMixin.level_stats` dicts, or of PIT statistics tuples
+    (``pooled_stats_["pit"]``), over blocks of series, in block order.
+
+    Examples
+    --------
+    >>> sum_stats([{(7, "shared"): (1.0, 1.0)}, {(7, "shared"): (2.0, 3.0)}])
+    {(7, 'shared'): (3.0, 4.0)}
+    >>> sum_stats([(np.ones(2), 1, np.ones(2)), (np.ones(2), 2, np.zeros(2))])[1]
+    3
+    """
+    if isinstance(parts[0], dict):
+        return {c: (float(sum(p[c][0] for p in parts)), float(sum(p[c][1] for p in parts)))
+                for c in parts[0]}  # fmt: skip
+    share = np.sum([np.asarray(p[0], dtype="float64") for p in parts], axis=0)
+    cells = np.sum([np.asarray(p[2], dtype="float64") for p in parts], axis=0)
+    return share, int(sum(int(p[1]) for p in parts)), cells
 
 
 class LocalLevelMixin:
@@ -117,10 +200,121 @@ class LocalLevelMixin:
             return (min(int(span), vals[0]),)
         return vals
 
+    def level_candidates(self, after: tuple[int, str] | None = None) -> list[tuple[int, str]]:
+        """Candidate local levels ``(span, mode)`` of a round of the choice.
+
+        ``after=None``: the first round, every candidate span with the first mode ("shared",
+        or the day types for ``level_by="daytype"``); given the first round's winner: the
+        second round, the day-type levels at its span (``level_by="auto"``, daily data) not
+        scored yet (empty when there is none). :func:`choose_level` picks among the first
+        round, then among both rounds. Needs a fitted model (its frequency).
+        """
+        spans, modes = self._spans(), self._level_modes()
+        if spans[0] <= 0 or not float(self.level_prior_scale) ** 2 > 0:
+            spans, modes = (0,), ("shared",)
+
+        def first(span: int) -> str:  # the mode of the first round at ``span``
+            if modes[0] == "shared":
+                return "shared"
+            devs = self._daytype_spans(span)
+            return _daytype_mode(span, span if span in devs else devs[0])
+
+        cands = [(int(span), first(span)) for span in spans]
+        if after is None:
+            return cands
+        if "daytype" not in modes:
+            return []
+        span0 = int(after[0])
+        more = [(span0, _daytype_mode(span0, d)) for d in self._daytype_spans(span0)]
+        return [c for c in more if c not in cands]  # not scored twice
+
+    def level_stats(self, cands: list[tuple[int, str]] | None = None) -> dict:
+        """Sufficient statistics of the level's choice: for each candidate ``(span, mode)``
+        (default: every one scored so far) the sum of the series' mean scaled rolling-origin
+        errors over the series with enough of them, and their number (scoring candidates not
+        scored yet). Sums over blocks of series give the statistics of the whole cube."""
+        self._check_fitted()
+        if cands is None:
+            cands = list(self._cand_loss)
+        cands = [(int(s), str(m)) for s, m in cands]
+        missing = [c for c in cands if c not in self._cand_loss]
+        if missing:
+            self._score(missing)
+        ok = self.oos_ok_
+        out = {}
+        for c in cands:
+            loss = self._cand_loss[c]
+            use = ok & ~np.isnan(loss)
+            out[c] = (float(np.where(use, loss, 0.0).sum()), float(use.sum()))
+        return out
+
+    def _score(self, cands: list[tuple[int, str]]) -> None:
+        """Rolling-origin losses and final levels of the candidate levels ``cands`` (one pass
+        over the series' chunks); the first call also sets ``oos_ok_`` (series with enough
+        scored forecasts)."""
+        values, D, off, beta, alpha, _ = self._level_inputs
+        S = values.shape[1]
+        prior = float(self.level_prior_scale) ** 2
+        leads = np.asarray(OOS_LEADS[self.freq_], dtype=int)
+        cls = self.train_class_
+        levels = np.ones((len(cands), 2, S))
+        loss = np.zeros((len(cands), S))
+        ncell = np.zeros(S)
+        for sl, y, m, mu, path_of in self._chunks(values, D, off, beta, alpha, prior):
+            scale = _naive_mae(y)
+            for g, (span, mode) in enumerate(cands):
+                paths = path_of(span, mode)
+                levels[g, :, sl] = paths[:, -1]
+                loss[g, sl], ncell[sl] = _oos_loss(y, m, mu, paths, cls, leads, scale)
+        for g, c in enumerate(cands):
+            self._cand_levels[c] = levels[g]
+            self._cand_loss[c] = loss[g]
+        if getattr(self, "oos_ok_", None) is None:
+            self.oos_ok_ = ncell >= _MIN_OOS_CELLS
+
+    def _choose_level(self, stats_of: Any) -> tuple[int, str]:
+        """The level with the smallest mean loss: spans first, then (``level_by="auto"``) day
+        types at the best span. ``stats_of(cands)`` gives :meth:`level_stats` of candidates
+        (of this model, or summed over blocks of series)."""
+        return pooled_level_choice(self.level_candidates, stats_of)
+
+    def set_pooled(self, level: tuple[int, str] | None = None,
+                   pit: tuple[np.ndarray, int, np.ndarray] | None = None) -> Any:  # fmt: skip
+        """Take choices made on more series than this model's (blocks of a cube,
+        :func:`predgov.forecast.distributed.forecast_blocked`), redoing only the steps after
+        the GLM: ``level`` (a candidate ``(span, mode)``, see :meth:`level_stats`) sets the
+        local level, the predictive dispersion and the PIT statistics
+        ``pooled_stats_["pit"]`` (and the quantile levels from them); ``pit`` (PIT shares,
+        series and cells, summed over blocks) the recalibrated quantile levels. Returns the
+        model.
+        """
+        self._check_fitted()
+        if level is not None:
+            level = (int(level[0]), str(level[1]))
+            if level != (getattr(self, "level_span_", None), getattr(self, "path_mode_", None)):
+                self._apply_level(level)
+                self._defer_pooled = False
+                self.calibrated_levels_ = self._recalibration(*self.pooled_stats_["pit"])
+        if pit is not None:
+            share, n_series, n_cells = pit
+            self.calibrated_levels_ = self._recalibration(
+                np.asarray(share, dtype="float64"), int(n_series),
+                np.asarray(n_cells, dtype="float64"))  # fmt: skip
+        return self
+
+    @property
+    def pooled_stats_(self) -> dict:
+        """What the choices pooled over all series reduce: ``"level"``, :meth:`level_stats` of
+        every scored candidate; ``"pit"``, the PIT shares ``(3, len(PIT_GRID))``, series and
+        cells ``(2,)`` of :func:`predgov.forecast.recalibration.recalibrate`. Sums over blocks
+        of series are the whole cube's."""
+        self._check_fitted()
+        return {"level": self.level_stats(), "pit": self._pit_stats}
+
     def _local_level(
         self, values: np.ndarray, D: np.ndarray, off: np.ndarray, beta: np.ndarray,
         alpha: np.ndarray, n_params: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    ) -> None:  # fmt: skip
         """Local level, and the dispersion of h-step forecasts (intercept and slope in ``h``).
 
         For every candidate span the level is run through the training periods; the forecasts
@@ -131,60 +325,35 @@ class LocalLevelMixin:
         scored the same way and kept if better. The errors of the kept level's forecasts give
         the dispersion at each lead and day type by moments, summarised per series by a line
         ``alpha0 + slope * h`` (slope >= 0), and their PITs the calibration of the predictive
-        quantile levels (:meth:`_calibrated_levels`).
+        quantile levels (:meth:`_recalibration`). Sets ``level_``, ``alpha0_``,
+        ``alpha_slope_`` and ``oos_ok_``.
         """
+        self._level_inputs = (values, D, off, beta, alpha, n_params)
+        self._cand_levels: dict = {}
+        self._cand_loss: dict = {}
+        self.oos_ok_ = None
+        if getattr(self, "_defer_pooled", False):  # a block: the choice comes from all blocks
+            self._score(self.level_candidates())  # (set_pooled sets the level before predict)
+            return
+        self._apply_level(self._choose_level(self.level_stats))
+        self.calibrated_levels_ = self._recalibration(*self._pit_stats)
+
+    def _apply_level(self, cand: tuple[int, str]) -> None:
+        """The chosen level ``cand``, its forecasts' dispersion and their PIT statistics."""
+        values, D, off, beta, alpha, n_params = self._level_inputs
+        if cand not in self._cand_levels:
+            self._score([cand])
         S = values.shape[1]
-        spans = self._spans()
-        modes = self._level_modes()
-        leads = np.asarray(OOS_LEADS[self.freq_], dtype=int)
         prior = float(self.level_prior_scale) ** 2
-        if spans[0] <= 0 or not prior > 0:
-            spans, modes = (0,), ("shared",)
+        leads = np.asarray(OOS_LEADS[self.freq_], dtype=int)
         cls = self.train_class_
-
-        def score(cands: list[tuple[int, str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            levels = np.ones((len(cands), 2, S))
-            loss = np.zeros((len(cands), S))
-            ncell = np.zeros(S)
-            for sl, y, m, mu, path_of in self._chunks(values, D, off, beta, alpha, prior):
-                scale = _naive_mae(y)
-                for g, (span, mode) in enumerate(cands):
-                    paths = path_of(span, mode)
-                    levels[g, :, sl] = paths[:, -1]
-                    loss[g, sl], ncell[sl] = _oos_loss(y, m, mu, paths, cls, leads, scale)
-            return levels, loss, ncell
-
-        def pick(loss: np.ndarray, ok: np.ndarray) -> int:
-            if len(loss) == 1 or not ok.any():
-                return 0
-            return int(np.argmin(np.nanmean(np.where(ok, loss, np.nan), axis=1)))
-
-        # Spans of the shared level first; "auto" then tries day types at the best span only,
-        # each day type's deviation followed over the candidate spans of ``daytype_window``.
-        def first(span: int) -> str:  # the mode of the first round at ``span``
-            if modes[0] == "shared":
-                return "shared"
-            devs = self._daytype_spans(span)
-            return _daytype_mode(span, span if span in devs else devs[0])
-
-        cands = [(span, first(span)) for span in spans]
-        levels, loss, ncell = score(cands)
-        ok = ncell >= _MIN_OOS_CELLS
-        best = pick(loss, ok)
-        if "daytype" in modes:
-            span0 = cands[best][0]
-            more = [(span0, _daytype_mode(span0, d)) for d in self._daytype_spans(span0)]
-            more = [c for c in more if c not in cands]  # not scored twice
-            if more:
-                lv2, loss2, _ = score(more)
-                cands, levels, loss = cands + more, np.concatenate([levels, lv2]), np.concatenate(
-                    [loss, loss2])  # fmt: skip
-                best = pick(loss, ok)
-        self.level_span_ = int(cands[best][0])
-        mode = cands[best][1]
+        ok = self.oos_ok_
+        self.level_span_ = int(cand[0])
+        mode = cand[1]
         self.level_mode_ = "shared" if mode == "shared" else "daytype"
         self.daytype_span_ = _mode_span(mode, self.level_span_)
         self.path_mode_ = mode
+        self.level_ = self._cand_levels[cand]
         # Dispersion of the chosen level's forecasts, and the PITs for the calibration.
         alpha0 = np.repeat(alpha[None, :], 2, axis=0)  # too few errors: in-sample dispersion,
         alpha_slope = np.zeros((2, S))  # no growth with the lead
@@ -225,8 +394,8 @@ class LocalLevelMixin:
                 share[2] += (g.sum(axis=0) / np.maximum(n.sum(axis=0), 1.0)).sum(axis=1)
                 n_series += int(use.sum())
                 n_cells += n.sum(axis=1)
-        self.calibrated_levels_ = self._recalibration(share, n_series, n_cells)
-        return levels[best], alpha0, alpha_slope, ok
+        self.alpha0_, self.alpha_slope_ = alpha0, alpha_slope
+        self._pit_stats = (share, n_series, n_cells)
 
     def _level_exponent(
         self, values: np.ndarray, D: np.ndarray, off: np.ndarray, beta: np.ndarray,

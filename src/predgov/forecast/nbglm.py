@@ -28,7 +28,8 @@ grows linearly with the number of series.
   towards 1 on the log scale by its sampling variance against a prior sd
   ``level_prior_scale``, multiplies the forecast. With ``level_window="auto"`` the span is
   chosen among a few candidates by the error of the forecasts it would have made inside the
-  training data (rolling origins, leads up to 4 weeks for daily data; one span for all series).
+  training data (rolling origins, leads up to 4 weeks for daily data; one span for all series,
+  also over blocks of series: :mod:`predgov.forecast.distributed` reduces its statistics).
 * Day types (daily data, ``level_by``): rest days (weekends and holidays, not make-up
   workdays) and working days may each get their own level — the shared level times the day
   type's own exponentially weighted ratio, shrunk towards it — so that the weekday/weekend
@@ -483,9 +484,7 @@ class NBGLM(LocalLevelMixin, Forecaster):
         self.use_trend_ = use_trend
         # Local level and predictive dispersion from rolling-origin forecasts in training.
         n_params = (lam_s < 1e9).sum(axis=1).astype(float) - n_f * pooled  # pooled: not free
-        self.level_, self.alpha0_, self.alpha_slope_, self.oos_ok_ = self._local_level(
-            values, D, off, beta, alpha, n_params
-        )
+        self._local_level(values, D, off, beta, alpha, n_params)  # level_, alpha0_, ...
         self.max_observed_ = np.nan_to_num(np.nanmax(np.where(observed, values, -np.inf),
                                                      axis=0), nan=0.0, neginf=0.0)  # fmt: skip
         # Intermittent series: TSB.
