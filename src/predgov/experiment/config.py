@@ -934,27 +934,11 @@ class ImpactConfig:
         {'a': 1200.0, 'b': 350.5}
         >>> os.unlink(fh.name)
         """
-        import pandas as pd
-
         key = "impact.exposure_csv"
         if self.exposure_csv is None:
             return {}
-        try:
-            frame = pd.read_csv(self.exposure_csv, dtype=str, comment="#")
-        except (OSError, ValueError) as err:
-            _fail(key, f"cannot read {self.exposure_csv!r}: {(str(err).splitlines() or [''])[0]}")
-        frame.columns = [str(c).strip() for c in frame.columns]
-        missing = [c for c in ("unit", "exposure") if c not in frame.columns]
-        if missing:
-            _fail(key, f"the CSV needs columns unit,exposure; missing {missing} (has "
-                       f"{list(frame.columns)})")  # fmt: skip
-        units = frame["unit"].fillna("").str.strip()
-        if (units == "").any() or not len(units):
-            _fail(key, "every row needs a unit (and the CSV at least one row)")
-        if units.duplicated().any():
-            _fail(key, f"units repeat: {sorted(set(units[units.duplicated()]))}")
         out: dict[str, float] = {}
-        for unit, text in zip(units, frame["exposure"].fillna("").str.strip(), strict=True):
+        for unit, text in _unit_csv(key, self.exposure_csv, "exposure"):
             try:
                 value = float(text)
             except ValueError:
@@ -984,27 +968,35 @@ class ImpactConfig:
         import pandas as pd
 
         key = "impact.treated_csv"
-        try:
-            frame = pd.read_csv(self.treated_csv, dtype=str, comment="#")
-        except (OSError, ValueError) as err:
-            _fail(key, f"cannot read {self.treated_csv!r}: {(str(err).splitlines() or [''])[0]}")
-        frame.columns = [str(c).strip() for c in frame.columns]
-        missing = [c for c in ("unit", "start") if c not in frame.columns]
-        if missing:
-            _fail(key, f"the CSV needs columns unit,start; missing {missing} (has "
-                       f"{list(frame.columns)})")  # fmt: skip
-        units = frame["unit"].fillna("").str.strip()
-        if (units == "").any() or not len(units):
-            _fail(key, "every row needs a unit (and the CSV at least one row)")
-        if units.duplicated().any():
-            _fail(key, f"units repeat: {sorted(set(units[units.duplicated()]))}")
         out: dict[str, str] = {}
-        for unit, day in zip(units, frame["start"].fillna("").str.strip(), strict=True):
+        for unit, day in _unit_csv(key, self.treated_csv, "start"):
             try:
                 out[unit] = pd.Timestamp(day).date().isoformat()
             except (ValueError, TypeError):
                 _fail(key, f"unit {unit!r}: start {day!r} is not a date like 2025-07-01")
         return out
+
+
+def _unit_csv(key: str, path: str, column: str) -> list[tuple[str, str]]:
+    """``(unit, text)`` rows of a CSV with columns ``unit`` and ``column`` (stripped text); an
+    unreadable file, a missing column, an empty or repeated unit is a ConfigError at ``key``."""
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(path, dtype=str, comment="#")
+    except (OSError, ValueError) as err:
+        _fail(key, f"cannot read {path!r}: {(str(err).splitlines() or [''])[0]}")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c for c in ("unit", column) if c not in frame.columns]
+    if missing:
+        _fail(key, f"the CSV needs columns unit,{column}; missing {missing} (has "
+                   f"{list(frame.columns)})")  # fmt: skip
+    units = frame["unit"].fillna("").str.strip()
+    if (units == "").any() or not len(units):
+        _fail(key, "every row needs a unit (and the CSV at least one row)")
+    if units.duplicated().any():
+        _fail(key, f"units repeat: {sorted(set(units[units.duplicated()]))}")
+    return list(zip(units, frame[column].fillna("").str.strip(), strict=True))
 
 
 #: Sections a brief may hold, in the order they appear.

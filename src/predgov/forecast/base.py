@@ -291,6 +291,14 @@ class Forecaster:
         Returns the forecast Dataset described in the module docstring. ``regressors`` must
         cover the forecast periods when the model was fitted with regressors.
         """
+        horizon, future, X = self._future(horizon, regressors)
+        mean, quant = self._predict(horizon, X)
+        return self._output(mean, quant, future)
+
+    def _future(self, horizon: int, regressors: xr.Dataset | None
+                ) -> tuple[int, pd.DatetimeIndex, np.ndarray | None]:  # fmt: skip
+        """The checked ``horizon``, the forecast periods and their regressor matrix (None
+        without regressors): what every prediction method of a fitted forecaster starts from."""
         self._check_fitted()
         if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
             raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
@@ -299,8 +307,7 @@ class Forecaster:
         X = None
         if self.regressor_names_:
             X = regressor_matrix(regressors, future, self.regressor_names_, "forecast periods")
-        mean, quant = self._predict(horizon, X)
-        return self._output(mean, quant, future)
+        return horizon, future, X
 
     # ---- to implement
     def _fit(self, values: np.ndarray, X: np.ndarray | None) -> None:  # pragma: no cover

@@ -134,7 +134,6 @@ from predgov.data.calendar import SPRING_FESTIVAL_WINDOWS, is_chinese_calendar
 from predgov.data.freq import (
     PERIODS_PER_YEAR,
     future_times,
-    regressor_matrix,
     season_length,
     unstack_series,
 )
@@ -581,14 +580,7 @@ class NBGLM(LocalLevelMixin, Forecaster):
         >>> sorted(d.data_vars), d["mean"].dims, bool((d["size"] > 0).all())
         (['fallback', 'mean', 'size'], ('time', 's'), True)
         """
-        self._check_fitted()
-        if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
-            raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
-        horizon = int(horizon)
-        future = future_times(self.fit_origin_, self.freq_, horizon)
-        X = None
-        if self.regressor_names_:
-            X = regressor_matrix(regressors, future, self.regressor_names_, "forecast periods")
+        horizon, future, X = self._future(horizon, regressors)
         fc = self._output(*self._predict(horizon, X), future)
         _, size = self._nb_forecast(horizon, X)
         size = np.where((self.fallback_ != "")[:, None], np.nan, size)
