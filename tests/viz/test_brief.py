@@ -30,7 +30,7 @@ from predgov.viz.brief import SECTIONS, build_document, fit_document
 from predgov.viz.brief_content import Run
 from predgov.viz.brief_html import render_html
 from predgov.viz.brief_model import Bi, Document
-from predgov.viz.brief_pdf import layout_pdf
+from predgov.viz.brief_pdf import close_fonts, layout_pdf, render_pdf
 
 pdfium = pytest.importorskip("pypdfium2")
 pypdf = pytest.importorskip("pypdf")
@@ -381,9 +381,12 @@ def test_shrinking_cuts_lists_tables_and_figures(document):
 def test_a_long_brief_is_cut_to_two_pages(run_dir):
     run = Run(run_dir, _config(run_dir), 5, "both", 20, 14)
     doc = build_document(run, SECTIONS)
-    assert layout_pdf(doc, "both").pages_count > 2  # too long as asked
+    long = layout_pdf(doc, "both")
+    assert long.pages_count > 2  # too long as asked
+    close_fonts(long)
     fitted, pdf = fit_document(doc, "both", 20)
     assert pdf.pages_count <= 2
+    close_fonts(pdf)
     assert 3 <= max(len(s.bullets) for s in fitted.sections) < max(
         len(s.bullets) for s in doc.sections)  # fmt: skip
 
@@ -408,3 +411,23 @@ def test_flushing_cost_is_described_per_household():
     text = _interventions({"interventions": json.dumps(spec)})
     assert "200 per household" in text.en and "per estate" not in text.en
     assert "每户 200" in text.zh and "每网格 50" in text.zh
+
+
+def test_pdf_and_html_leave_no_font_file_open():
+    # fontTools reads the CJK font lazily and keeps the file open; left to the garbage
+    # collector it raised a ResourceWarning inside an unrelated later test (a flaky failure).
+    import gc
+    import warnings
+
+    from predgov.viz.brief_html import font_face
+
+    doc = Document(Bi("简报", "Brief"), Bi("", ""), [], [], Bi("", ""), "2024-12-31")
+    gc.collect()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        data, _ = render_pdf(doc, "zh")
+        css = font_face("供热")
+        gc.collect()
+    assert data.startswith(b"%PDF-") and css.startswith("@font-face")
+    leaks = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert not [m for m in leaks if "NotoSansCJK" in m], leaks

@@ -39,7 +39,7 @@ from predgov.data.suppress import MIN_COUNT
 from predgov.viz.brief_content import BUILDERS, Run
 from predgov.viz.brief_html import write_html
 from predgov.viz.brief_model import LANGS, Bi, Document, Section
-from predgov.viz.brief_pdf import layout_pdf
+from predgov.viz.brief_pdf import close_fonts, layout_pdf
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -188,6 +188,7 @@ def fit_document(doc: Document, lang: str, max_rows: int) -> tuple[Document, FPD
         pdf = layout_pdf(fitted, lang)
         if pdf.pages_count <= MAX_PAGES:
             break
+        close_fonts(pdf)  # a layout that did not fit is dropped
     return fitted, pdf
 
 
@@ -258,5 +259,6 @@ def brief(
     doc, pdf = fit_document(build_document(run, keys), lang, max_rows)
     pdf_path = path / PDF_NAME
     pdf_path.write_bytes(bytes(pdf.output()))
+    close_fonts(pdf)
     html_path = write_html(doc, lang, path / HTML_NAME)
     return [pdf_path, html_path]

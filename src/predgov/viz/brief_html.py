@@ -126,13 +126,13 @@ def font_face(text: str) -> str:
     options.hinting = False  # screens and printers hint CJK outlines well themselves
     options.drop_tables += ["GPOS", "GSUB", "GDEF", "BASE", "VORG", "vhea", "vmtx"]
     # lazy: read only the glyphs kept (half the time of a full load).
-    font = TTFont(os.fspath(cjk_font_path()), recalcTimestamp=False, recalcBBoxes=False,
-                  lazy=True)  # fmt: skip
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(text="".join(sorted(set(text))))
-    subsetter.subset(font)
     buf = io.BytesIO()
-    font.save(buf)
+    with TTFont(os.fspath(cjk_font_path()), recalcTimestamp=False, recalcBBoxes=False,
+                lazy=True) as font:  # closed here, not by the garbage collector
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(text="".join(sorted(set(text))))
+        subsetter.subset(font)
+        font.save(buf)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     return (f'@font-face{{font-family:"{FONT_FAMILY}";src:url(data:font/otf;base64,{data}) '
             'format("opentype");}')

@@ -241,6 +241,16 @@ def layout_pdf(doc: Document, lang: str) -> FPDF:
     return pdf
 
 
+def close_fonts(pdf: FPDF) -> None:
+    """Close the font files fpdf2 keeps open (fontTools reads them lazily, until the bytes are
+    written), instead of leaving them to the garbage collector (a ResourceWarning at some
+    unrelated later moment)."""
+    for font in getattr(pdf, "fonts", {}).values():
+        ttfont = getattr(font, "ttfont", None)
+        if ttfont is not None:
+            ttfont.close()
+
+
 def render_pdf(doc: Document, lang: str) -> tuple[bytes, int]:
     """The PDF's bytes and its number of pages.
 
@@ -256,7 +266,9 @@ def render_pdf(doc: Document, lang: str) -> tuple[bytes, int]:
     (b'%PDF-', 1)
     """
     pdf = layout_pdf(doc, lang)
-    return bytes(pdf.output()), pdf.pages_count
+    data = bytes(pdf.output())
+    close_fonts(pdf)
+    return data, pdf.pages_count
 
 
 def write_pdf(doc: Document, lang: str, path: str | os.PathLike[str]) -> tuple[Path, int]:
