@@ -100,6 +100,8 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     # default's alpha = 1 / periods_per_year without the predictive variance
     "farrington_a05": ("farrington", {"alpha": 0.05}),
     "farrington_plugin": ("farrington", {"fa": 1.0}),
+    # the default with an NB2 variance (mu + alpha mu^2) for the threshold instead of phi mu
+    "farrington_nb2": ("farrington", {"fa": 1.0, "predictive": True, "variance": "nb2"}),
 }
 
 

@@ -83,15 +83,9 @@ def _weekly_and_monthly(city, freq, methods):
 
 
 @pytest.mark.parametrize("freq", ["W-MON", "MS"])
-def test_weekly_and_monthly_cubes_smoke(city, freq):
-    """Every detector but nb_cusum, whose first weekly / monthly use computes its run-length
-    threshold table (predgov.warn.arl stores the daily one only: 12-60 s)."""
-    _weekly_and_monthly(city, freq, [m for m in METHODS if m != "nb_cusum"])
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("freq", ["W-MON", "MS"])
 def test_weekly_and_monthly_cubes(city, freq):
+    """Every detector, nb_cusum included: its weekly and monthly run-length threshold tables
+    are stored (predgov.warn.arl.STORED_TABLES), so the first use computes nothing (< 1 s)."""
     _weekly_and_monthly(city, freq, METHODS)
 
 

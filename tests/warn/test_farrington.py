@@ -236,3 +236,47 @@ def test_default_in_control_rate_is_near_nominal(freq):
     (1.27 with alpha = 1/52 but the plug-in threshold; 1.14 with the predictive one). ~2.5 s."""
     rate = _in_control_rate(freq, 150, 6, seed=11)
     assert 0.5 < rate < 1.5, rate
+
+
+def test_nb2_variance_uses_the_moment_dispersion_of_the_fit():
+    """variance="nb2": the threshold's NB has variance mu0 + alpha mu0^2 with alpha the moment
+    dispersion n / (n - p) * sum((y - m)^2 - m) / sum(m^2) of the fit (here: windows only, no
+    trend, no reweighting, so the fit is the windows' mean), i.e. phi = 1 + alpha mu0, whereas
+    the quasi-Poisson phi is the Pearson X^2 / (n - p)."""
+    t = monthly(40)
+    rng = np.random.default_rng(3)
+    y = rng.negative_binomial(4.0, 4.0 / (4.0 + 50.0), 40).astype(float)
+    rows = [2, 3, 4, 14, 15, 16, 26, 27, 28]  # the windows of t0 = 39 (b = 3, w = 1)
+    kw = dict(b=3, w=1, no_periods=1, trend=False, reweight=False, limit54=None, start=t[-1])
+    ref = y[rows]
+    m, n = ref.mean(), len(rows)
+    alpha = n / (n - 1) * np.sum((ref - m) ** 2 - m) / (n * m**2)
+    assert alpha > 0.05  # the draw is overdispersed: the check below is not the Poisson case
+    nb2 = farrington(y[:, None], t, "MS", variance="nb2", **kw)
+    assert nb2["expected"][-1, 0] == pytest.approx(m, rel=1e-6)
+    assert nb2["phi"][-1, 0] == pytest.approx(1.0 + alpha * m, rel=1e-6)
+    size = 1.0 / alpha  # the upper bound is the NB(m, 1/alpha) quantile
+    q = stats.nbinom(size, size / (size + m)).ppf(1 - 0.05)
+    assert nb2["upper"][-1, 0] == q
+    qp = farrington(y[:, None], t, "MS", **kw)
+    assert qp["phi"][-1, 0] == pytest.approx(np.sum((ref - m) ** 2 / m) / (n - 1), rel=1e-6)
+    with pytest.raises(ValueError, match="variance must be"):
+        farrington(y[:, None], t, "MS", variance="nb1")
+
+
+def test_nb2_dispersion_ignores_the_outbreak_down_weighting():
+    """The down-weighted fit moves the mean, but alpha takes every reference period at weight 1
+    (the Anscombe weights would remove the in-control tail a small size produces)."""
+    t = monthly(40)
+    rng = np.random.default_rng(5)
+    y = rng.negative_binomial(4.0, 4.0 / (4.0 + 50.0), 40).astype(float)
+    rows = [2, 3, 4, 14, 15, 16, 26, 27, 28]
+    y[15] = 400.0  # a past outbreak in the windows: down-weighted
+    kw = dict(b=3, w=1, no_periods=1, trend=False, limit54=None, start=t[-1],
+              weights_threshold=1.0)  # 9 periods: the outlier inflates phi itself
+    out = farrington(y[:, None], t, "MS", variance="nb2", **kw)
+    ref, n = y[rows], len(rows)
+    m = out["expected"][-1, 0]
+    assert m < ref.mean() - 5  # the outbreak was down-weighted in the fit
+    alpha = n / (n - 1) * np.sum((ref - m) ** 2 - m) / (n * m**2)
+    assert out["phi"][-1, 0] == pytest.approx(1.0 + min(alpha, 10.0) * m, rel=1e-6)

@@ -24,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
 
 import numpy as np
@@ -33,7 +34,7 @@ from predgov.data.freq import periods_per_year
 from predgov.stats.nb import MAX_DISPERSION, is_poisson, nb_llr
 
 __all__ = [
-    "cusum_arl", "cusum_threshold", "persistent_threshold", "threshold_for_fa",
+    "compute_table", "cusum_arl", "cusum_threshold", "persistent_threshold", "threshold_for_fa",
     "threshold_table",
 ]
 
@@ -42,8 +43,9 @@ LOG_MU_GRID = np.linspace(-1.0, 3.5, 19)
 ALPHA_GRID = np.array([0.0, 0.01, 0.03, 0.1, 0.2, 0.4, 0.7, 1.0, 2.0, MAX_DISPERSION])
 
 #: Tables already computed, by (delta, fa, freq, kind): the default's (fa 0.7 = 1 x the margin
-#: :data:`predgov.warn.cusum.FA_MARGIN`) and fa 1 are stored (computing one takes a few
-#: minutes: ``_compute_table.__wrapped__(2.0, 0.7, "D", "nb")``; a test recomputes cells).
+#: :data:`predgov.warn.cusum.FA_MARGIN`) for daily, weekly and monthly data, and fa 1 daily
+#: (computing one takes 0.5-3 minutes: :func:`compute_table`; the printed entries come from
+#: ``python -m predgov.warn.arl 2.0 0.7 W-MON``, rounded to 3 decimals; tests recompute cells).
 STORED_TABLES: dict[tuple[float, float, str, str], np.ndarray] = {
     (2.0, 0.7, "D", "nb"): np.array([
         [4.194, 4.183, 4.158, 4.079, 3.974, 3.874, 4.235, 3.957, 3.762, 2.756],
@@ -85,6 +87,48 @@ STORED_TABLES: dict[tuple[float, float, str, str], np.ndarray] = {
  [4.34, 4.28, 4.24, 4.14, 4.04, 3.91, 3.75, 3.64, 3.35, 2.4],
  [4.34, 4.28, 4.24, 4.14, 4.04, 3.91, 3.75, 3.64, 3.35, 2.4],
  [4.33, 4.28, 4.23, 4.14, 4.04, 3.91, 3.75, 3.64, 3.35, 2.4]]),
+    (2.0, 0.7, "W-MON", "nb"): np.array([
+        [1.795, 1.799, 1.789, 1.773, 1.756, 2.158, 2.352, 2.21, 1.854, 1.033],
+        [2.781, 2.769, 2.743, 2.657, 2.546, 2.354, 2.122, 1.984, 1.661, 1.004],
+        [2.302, 2.288, 2.262, 2.179, 2.414, 2.195, 2.405, 2.144, 1.777, 1.094],
+        [2.398, 2.376, 2.331, 2.188, 2.014, 2.492, 2.237, 1.924, 1.786, 1.08],
+        [2.592, 2.553, 2.478, 2.407, 2.672, 2.302, 2.281, 2.01, 1.797, 1.122],
+        [2.831, 2.764, 2.707, 2.365, 2.551, 2.407, 2.162, 2.123, 1.889, 1.121],
+        [2.674, 2.577, 2.549, 2.441, 2.336, 2.238, 2.255, 2.104, 1.856, 1.12],
+        [2.597, 2.564, 2.696, 2.67, 2.502, 2.359, 2.236, 2.119, 1.875, 1.111],
+        [2.582, 2.7, 2.65, 2.569, 2.492, 2.346, 2.243, 2.126, 1.886, 1.116],
+        [2.823, 2.729, 2.64, 2.551, 2.482, 2.381, 2.24, 2.13, 1.883, 1.114],
+        [2.751, 2.683, 2.676, 2.589, 2.499, 2.384, 2.238, 2.129, 1.882, 1.113],
+        [2.734, 2.651, 2.688, 2.575, 2.495, 2.371, 2.234, 2.134, 1.883, 1.114],
+        [2.791, 2.725, 2.668, 2.592, 2.496, 2.373, 2.238, 2.134, 1.884, 1.114],
+        [2.728, 2.714, 2.678, 2.581, 2.494, 2.371, 2.238, 2.134, 1.884, 1.114],
+        [2.739, 2.719, 2.679, 2.58, 2.497, 2.373, 2.237, 2.134, 1.884, 1.114],
+        [2.775, 2.712, 2.672, 2.583, 2.496, 2.372, 2.238, 2.134, 1.884, 1.114],
+        [2.742, 2.714, 2.672, 2.582, 2.496, 2.372, 2.238, 2.133, 1.884, 1.114],
+        [2.773, 2.719, 2.673, 2.582, 2.495, 2.372, 2.238, 2.134, 1.884, 1.114],
+        [2.755, 2.715, 2.673, 2.582, 2.495, 2.372, 2.238, 2.134, 1.884, 1.114],
+    ]),
+    (2.0, 0.7, "MS", "nb"): np.array([
+        [1.398, 1.395, 1.387, 1.36, 1.324, 1.26, 1.176, 1.105, 0.927, 0.428],
+        [0.891, 0.888, 0.882, 0.86, 0.832, 0.78, 0.716, 0.662, 0.531, 0.205],
+        [0.784, 0.78, 0.772, 0.748, 0.714, 0.653, 0.868, 1.036, 0.888, 0.287],
+        [1.1, 1.089, 1.069, 1.005, 0.926, 0.8, 0.665, 0.568, 0.849, 0.232],
+        [1.296, 1.276, 1.239, 1.123, 0.991, 0.903, 0.821, 0.964, 0.6, 0.217],
+        [1.079, 1.047, 0.991, 0.872, 1.28, 0.957, 1.056, 0.828, 0.655, 0.229],
+        [0.966, 1.118, 1.018, 1.211, 0.957, 0.938, 0.855, 0.822, 0.669, 0.232],
+        [1.374, 1.28, 1.123, 1.164, 1.101, 1.078, 0.961, 0.9, 0.729, 0.243],
+        [1.074, 1.35, 1.094, 1.151, 1.089, 1.049, 0.911, 0.877, 0.708, 0.24],
+        [1.271, 1.366, 1.259, 1.098, 1.08, 1.059, 0.951, 0.887, 0.707, 0.242],
+        [1.229, 1.19, 1.183, 1.147, 1.135, 1.026, 0.938, 0.878, 0.711, 0.243],
+        [1.315, 1.225, 1.167, 1.18, 1.127, 1.027, 0.946, 0.872, 0.711, 0.242],
+        [1.149, 1.257, 1.186, 1.153, 1.102, 1.035, 0.946, 0.875, 0.708, 0.242],
+        [1.278, 1.22, 1.191, 1.161, 1.106, 1.03, 0.943, 0.874, 0.709, 0.242],
+        [1.205, 1.226, 1.21, 1.161, 1.113, 1.032, 0.945, 0.875, 0.709, 0.242],
+        [1.236, 1.211, 1.205, 1.162, 1.111, 1.034, 0.945, 0.876, 0.71, 0.242],
+        [1.209, 1.216, 1.201, 1.16, 1.111, 1.033, 0.945, 0.875, 0.709, 0.242],
+        [1.199, 1.214, 1.202, 1.161, 1.111, 1.033, 0.945, 0.875, 0.709, 0.242],
+        [1.217, 1.215, 1.202, 1.161, 1.111, 1.033, 0.945, 0.875, 0.709, 0.242],
+    ]),
 }
 
 
@@ -217,16 +261,78 @@ def threshold_table(delta: float = 2.0, fa: float = 1.0, freq: str = "D", kind: 
     return _compute_table(*key)
 
 
+#: Markov-chain states of the tabulated thresholds (:func:`compute_table`).
+TABLE_STATES = 120
+
+
+def table_cell(i: int, j: int, delta: float = 2.0, fa: float = 1.0, freq: str = "D",
+               kind: str = "nb") -> float:  # fmt: skip
+    """Threshold of cell ``(i, j)`` of the table: mean ``10**LOG_MU_GRID[i]``, dispersion
+    ``ALPHA_GRID[j]`` (0: Poisson), :data:`TABLE_STATES` states.
+
+    Examples
+    --------
+    >>> stored = STORED_TABLES[(2.0, 0.7, "D", "nb")][2, 0]
+    >>> bool(abs(table_cell(2, 0, 2.0, 0.7, "D") - stored) < 2e-3)
+    True
+    """
+    al = float(ALPHA_GRID[j])
+    size = 1e8 if al == 0 else 1.0 / al
+    return threshold_for_fa(10.0 ** float(LOG_MU_GRID[i]), size, delta, fa, freq,
+                            n_states=TABLE_STATES, kind=kind)  # fmt: skip
+
+
+def compute_table(delta: float = 2.0, fa: float = 1.0, freq: str = "D", kind: str = "nb"
+                  ) -> np.ndarray:  # fmt: skip
+    """Compute the threshold table from scratch (what :data:`STORED_TABLES` holds): every
+    :func:`table_cell` of ``LOG_MU_GRID x ALPHA_GRID`` (0.5-3 minutes).
+
+    Examples
+    --------
+    >>> len(LOG_MU_GRID) * len(ALPHA_GRID)  # cells
+    190
+    """
+    out = np.empty((len(LOG_MU_GRID), len(ALPHA_GRID)))
+    for i in range(len(LOG_MU_GRID)):
+        for j in range(len(ALPHA_GRID)):
+            out[i, j] = table_cell(i, j, delta, fa, freq, kind)
+    return out
+
+
 @lru_cache(maxsize=8)
 def _compute_table(delta: float, fa: float, freq: str, kind: str = "nb") -> np.ndarray:
-    out = np.empty((len(LOG_MU_GRID), len(ALPHA_GRID)))
-    for i, lm in enumerate(LOG_MU_GRID):
-        for j, al in enumerate(ALPHA_GRID):
-            size = 1e8 if al == 0 else 1.0 / al
-            out[i, j] = threshold_for_fa(10.0**lm, size, delta, fa, freq, n_states=120,
-                                         kind=kind)  # fmt: skip
+    out = compute_table(delta, fa, freq, kind)
     out.setflags(write=False)
     return out
+
+
+def format_table(table: np.ndarray, key: tuple[float, float, str, str]) -> str:
+    """The :data:`STORED_TABLES` entry of ``table`` as Python source (3 decimals).
+
+    Examples
+    --------
+    >>> print(format_table(np.array([[1.23456, 2.0]]), (2.0, 0.7, "MS", "nb")))
+        (2.0, 0.7, "MS", "nb"): np.array([
+            [1.235, 2.0],
+        ]),
+    """
+    rows = "".join(
+        "        [" + ", ".join(repr(round(float(v), 3)) for v in row) + "],\n" for row in table
+    )
+    delta, fa, freq, kind = key
+    head = f'({float(delta)!r}, {float(fa)!r}, "{freq}", "{kind}")'
+    return f"    {head}: np.array([\n{rows}    ]),"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print stored-table entries: ``python -m predgov.warn.arl DELTA FA FREQ [FREQ ...]``
+    (kind "nb"), e.g. ``python -m predgov.warn.arl 2.0 0.7 W-MON MS``."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) < 3:
+        raise SystemExit("usage: python -m predgov.warn.arl DELTA FA FREQ [FREQ ...]")
+    delta, fa = float(args[0]), float(args[1])
+    for freq in args[2:]:
+        print(format_table(compute_table(delta, fa, freq, "nb"), (delta, fa, freq, "nb")))
 
 
 def cusum_threshold(mu: np.ndarray, size: np.ndarray, delta: float = 2.0, fa: float = 1.0,
@@ -295,3 +401,7 @@ def persistent_threshold(h: np.ndarray, persist: np.ndarray, delta: float = 2.0)
     b = 2.0 * np.maximum(s2, 0.0) / (float(delta) ** 2)
     with np.errstate(invalid="ignore"):
         return 2.0 * h / (1.0 + np.sqrt(np.maximum(1.0 - 4.0 * b * h, 0.0)))
+
+
+if __name__ == "__main__":
+    main()

@@ -42,6 +42,7 @@ import numpy as np
 from scipy import stats
 
 from predgov.stats.glm import Design, irls, single_thread
+from predgov.stats.nb import nb_alpha
 from predgov.warn._common import (
     day_of_week,
     lagged_sum,
@@ -152,10 +153,14 @@ def _fit_path(
     weights_threshold: float,
     max_iter: int,
     predictive: bool = False,
+    variance: str = "quasipoisson",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fit at every origin and predict the next ``stride`` periods: ``mu0`` and ``phi``
     (``predictive``: ``phi + mu0 * phi * x0' V x0``, the dispersion of the predictive
-    distribution, with the variance of the estimated log-mean added)."""
+    distribution, with the variance of the estimated log-mean added). ``variance="nb2"``:
+    ``phi = 1 + mu0 * alpha`` (variance ``mu0 + alpha mu0^2``, ``alpha`` the moment NB
+    dispersion of the fit, :func:`predgov.stats.nb.nb_alpha`); ``predictive`` adds
+    ``Var(log mu0)`` to ``alpha``."""
     T, S = x.shape
     mu0 = np.full((T, S), np.nan)
     phi_out = np.full((T, S), np.nan)
@@ -226,10 +231,21 @@ def _fit_path(
             beta_store = np.full((S, p), np.nan)
         beta_store[ok], names_prev = beta, names
         pred = np.exp(np.clip(x0 @ (beta * colmask).T, -30.0, 30.0))
-        phi_pred = np.broadcast_to(phi, pred.shape)
+        if variance == "nb2":  # Var y = mu0 + alpha mu0^2: phi = 1 + alpha mu0
+            # unweighted: the Anscombe down-weighting removes exactly the large residuals
+            # a small NB size produces in control, and would bias alpha low
+            a_hat = nb_alpha(Yk, mu, weights=obsk, n_params=colmask.sum(1))
+            extra = np.broadcast_to(a_hat, pred.shape)
+        else:
+            phi_pred = np.broadcast_to(phi, pred.shape)
         if predictive:  # Var(log mu0) = phi x0' V x0 (quasi-Poisson; masked columns: V = 0)
-            var_eta = np.einsum("tp,spq,tq->ts", x0, cov, x0) * phi[None, :]
-            phi_pred = phi_pred + pred * np.maximum(var_eta, 0.0)
+            var_eta = np.maximum(np.einsum("tp,spq,tq->ts", x0, cov, x0) * phi[None, :], 0.0)
+            if variance == "nb2":
+                extra = extra + var_eta
+            else:
+                phi_pred = phi_pred + pred * var_eta
+        if variance == "nb2":
+            phi_pred = 1.0 + pred * extra
         # A fit that did not converge gives no baseline (as surveillance::farringtonFlexible).
         pred[:, ~conv] = np.nan
         cols = np.flatnonzero(ok)
@@ -331,6 +347,7 @@ def farrington(
     min_years: int = 1,
     stride: int | None = None,
     predictive: bool = False,
+    variance: str = "quasipoisson",
     start: object = None,
     end: object = None,
     max_iter: int = 100,
@@ -373,6 +390,20 @@ def farrington(
         negative binomial whose log-mean is itself uncertain. Noufaily et al.'s "nbPlugin"
         (False, the default here) ignores it, so with one or two years of reference data its
         alarms exceed ``alpha`` (on the weekly family member, 1.4x; 1.2x with it).
+    variance
+        Variance of the threshold's negative binomial: ``"quasipoisson"`` (Farrington's
+        ``phi * mu0``) or ``"nb2"`` (``mu0 + alpha mu0^2``, ``alpha`` the moment NB dispersion
+        of the fit's residuals, :func:`predgov.stats.nb.nb_alpha`, with its ``n - p``
+        correction, unweighted): a constant NB size rather than a constant variance-to-mean
+        ratio, so a series whose level varies over the year gets wider thresholds at its
+        peaks. The fitting (down-weighting, trend test) keeps the quasi-Poisson ``phi``. Not
+        the default: on the synthetic family (``benchmarks/calibration.py``, seeds 0-4, with
+        ``fa=1, predictive=True``) it moved the false alarms per series-year from 1.23 to 1.17
+        weekly (worst seed 1.56 to 1.46) but from 1.08 to 1.12 monthly, and lost detections
+        (weekly POD at 5 SD 0.54 to 0.50, sustained 3-SD shift 0.61 to 0.57; monthly shift
+        0.82 to 0.78). With the Anscombe weights in the moments (they remove the large
+        residuals a small size produces in control) it gave 1.37 / 1.17, with the ML
+        dispersion (:func:`predgov.stats.nb.alpha_ml`) 1.47 / 1.39.
     stride
         Refit every ``stride`` periods (default :data:`DEFAULT_STRIDE`, at most ``w + 1``); the
         model fitted at ``t0`` predicts ``t0 .. t0 + stride - 1`` from data before ``t0``.
@@ -415,12 +446,15 @@ def farrington(
     dow = day_of_week(time) if use_dow else None
     i0, i1 = resolve_range(time, start, end)
     h = _score_threshold(freq, alpha, threshold, fa)
+    if variance not in ("quasipoisson", "nb2"):
+        raise ValueError(f"variance must be 'quasipoisson' or 'nb2', got {variance!r}")
 
     with single_thread():
         mu0, phi_out = _fit_path(
             x, P, w, guard, stride, no_periods, dow, range(i0, i1, stride), i1,
             b=b, min_years=min_years, trend=trend, p_trend=p_trend, reweight=reweight,
             weights_threshold=weights_threshold, max_iter=max_iter, predictive=predictive,
+            variance=variance,
         )  # fmt: skip
 
     size = size_from_phi(mu0, phi_out)

@@ -1,0 +1,59 @@
+"""Stored CUSUM threshold tables (predgov.warn.arl): weekly and monthly entries are what the
+construction computes, and the interpolated thresholds give the nominal run length."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from predgov.data.freq import periods_per_year
+from predgov.warn.arl import (
+    ALPHA_GRID,
+    LOG_MU_GRID,
+    STORED_TABLES,
+    cusum_arl,
+    format_table,
+    table_cell,
+    threshold_table,
+)
+
+
+@pytest.mark.parametrize("freq", ["D", "W-MON", "MS"])
+def test_default_tables_are_stored_for_every_frequency(freq):
+    key = (2.0, 0.7, freq, "nb")
+    table = threshold_table(*key)
+    assert table is STORED_TABLES[key]  # no computation on first use
+    assert table.shape == (len(LOG_MU_GRID), len(ALPHA_GRID))
+    assert np.isfinite(table).all() and (table > 0).all()
+
+
+@pytest.mark.parametrize(
+    ("freq", "cells"), [("W-MON", [(2, 0), (9, 5)]), ("MS", [(4, 3), (12, 8)])]
+)
+def test_stored_entry_equals_a_fresh_computation(freq, cells):
+    table = STORED_TABLES[(2.0, 0.7, freq, "nb")]
+    for i, j in cells:
+        assert table_cell(i, j, 2.0, 0.7, freq) == pytest.approx(table[i, j], abs=5.1e-4)
+
+
+@pytest.mark.parametrize(("freq", "i", "j"), [("W-MON", 8, 4), ("MS", 10, 2)])
+def test_stored_threshold_gives_the_nominal_rate(freq, i, j):
+    """Independent oracle: the Brook-Evans run length at the stored threshold (finer chain)."""
+    h = STORED_TABLES[(2.0, 0.7, freq, "nb")][i, j]
+    mu, al = 10.0 ** LOG_MU_GRID[i], ALPHA_GRID[j]
+    fa = periods_per_year(freq) / cusum_arl(mu, 1.0 / al, 2.0, h, n_states=400)
+    assert fa == pytest.approx(0.7, rel=0.1)
+
+
+def test_weekly_and_daily_tables_differ():
+    """Fewer periods per year: a lower threshold for the same false alarms per year."""
+    d, w, m = (STORED_TABLES[(2.0, 0.7, f, "nb")] for f in ("D", "W-MON", "MS"))
+    assert (w < d).all() and (m < w).all()
+
+
+def test_format_table_round_trips():
+    table = np.array([[1.23449, 2.0], [0.5, 3.2]])
+    src = format_table(table, (2.0, 0.7, "W-MON", "nb"))
+    entry = eval("{" + src + "}", {"np": np})
+    assert list(entry) == [(2.0, 0.7, "W-MON", "nb")]
+    np.testing.assert_array_equal(entry[(2.0, 0.7, "W-MON", "nb")], [[1.234, 2.0], [0.5, 3.2]])
