@@ -82,11 +82,23 @@ def pooled_festival(
         beta, _, ok = fit_block(Y, design, off, L)
         start0 = np.where(fcols[None, :], 0.0, beta)
         err = np.zeros((2, usable.size))  # with, without windows
+        # Every left-out festival's refits, with and without the windows, as one block of
+        # series (the fits are per series: the same as one call per festival and variant).
+        n_g = usable.size
+        Ys, lams, inits = [], [], []
         for a, b in episodes:
             Yk = Y.copy()
             Yk[a:b] = np.nan
-            for j, (lam_k, init) in enumerate(((L, beta), (L0, start0))):
-                beta_k, _, ok_k = fit_block(Yk, design, off, lam_k, init=init)
+            for lam_k, init in ((L, beta), (L0, start0)):
+                Ys.append(Yk)
+                lams.append(lam_k)
+                inits.append(init)
+        beta_all, _, ok_all = fit_block(np.concatenate(Ys, axis=1), design, off,
+                                        np.concatenate(lams), init=np.concatenate(inits))
+        for k, (a, b) in enumerate(episodes):
+            for j in range(2):
+                cols = slice((2 * k + j) * n_g, (2 * k + j + 1) * n_g)
+                beta_k, ok_k = beta_all[cols], ok_all[cols]
                 pred = np.exp(np.clip(D[a:b] @ beta_k.T + off[a:b, None], ETA_MIN,
                                       ETA_MAX))  # fmt: skip
                 e = np.nansum(np.abs(Y[a:b] - pred), axis=0)

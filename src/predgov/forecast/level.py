@@ -41,6 +41,7 @@ from predgov.forecast.recalibration import calibrated_levels, recalibrate
 from predgov.forecast.rolling import (
     _MIN_OOS_CELLS,
     _OOS_ORIGINS,
+    _fill_sums,
     _level_paths,
     _naive_mae,
     _oos_dispersion,
@@ -263,7 +264,7 @@ class LocalLevelMixin:
         for sl, y, m, mu, path_of in self._chunks(values, D, off, beta, alpha, prior):
             scale = _naive_mae(y)
             for g, (span, mode) in enumerate(cands):
-                paths = path_of(span, mode)
+                paths = path_of(span, mode, also=[c[0] for c in cands])
                 levels[g, :, sl] = paths[:, -1]
                 loss[g, sl], ncell[sl] = _oos_loss(y, m, mu, paths, cls, leads, scale)
         for g, c in enumerate(cands):
@@ -332,10 +333,14 @@ class LocalLevelMixin:
         self._cand_levels: dict = {}
         self._cand_loss: dict = {}
         self.oos_ok_ = None
-        if getattr(self, "_defer_pooled", False):  # a block: the choice comes from all blocks
-            self._score(self.level_candidates())  # (set_pooled sets the level before predict)
-            return
-        self._apply_level(self._choose_level(self.level_stats))
+        self._chunk_cache: dict | None = {}  # this fit's block (see _chunks), dropped below
+        try:
+            if getattr(self, "_defer_pooled", False):  # a block: the choice comes from all
+                self._score(self.level_candidates())  # blocks (set_pooled sets the level)
+                return
+            self._apply_level(self._choose_level(self.level_stats))
+        finally:
+            self._chunk_cache = None
         self.calibrated_levels_ = self._recalibration(*self._pit_stats)
 
     def _apply_level(self, cand: tuple[int, str]) -> None:
@@ -445,6 +450,14 @@ class LocalLevelMixin:
         period for working days (0) and rest days (1); equal for ``mode="shared"``.
         """
         step = max(int(self.chunk_size), 1)
+        # One block (the usual cube of a city): its means, weighted sums and level paths are
+        # kept between the passes of one fit (scoring, dispersion, PITs) instead of redone.
+        cache = getattr(self, "_chunk_cache", None)
+        if cache is not None and values.shape[1] > step:
+            cache = None
+        if cache is not None and "block" in cache:
+            yield cache["block"]
+            return
         for start in range(0, values.shape[1], step):
             sl = slice(start, start + step)
             y = values[:, sl]
@@ -457,7 +470,9 @@ class LocalLevelMixin:
             memo: dict = {}  # the weighted sums of this block, by span
 
             def path_of(span: int, mode: str = "shared", y0=y0, mu0=mu0, var0=var0,
-                        memo=memo) -> np.ndarray:  # fmt: skip
+                        memo=memo, also: Any = ()) -> np.ndarray:  # fmt: skip
+                # ``also``: spans whose weighted sums to compute in the same pass
+                _fill_sums(y0, mu0, var0, (span, *also), memo)
                 if span <= 0:
                     return np.ones((2, *mu0.shape))
                 def shared(s: int, p: float) -> np.ndarray:  # (2, T, S), kept in ``memo``
@@ -467,17 +482,21 @@ class LocalLevelMixin:
 
                 if mode == "shared":
                     return shared(span, prior)
+                if ("typed", span, mode) in memo:
+                    return memo["typed", span, mode]
                 dev = _mode_span(mode, span)
                 p_dev = getattr(self, "daytype_prior_scale", None)
                 p_dev = prior if p_dev is None else float(p_dev) ** 2
                 typed = _level_paths(y0, mu0, var0, dev, p_dev, self.train_class_, memo)
-                if dev == span and p_dev == prior:
-                    return typed
-                # the shared level at ``span`` times each day type's deviation at ``dev``
-                typed /= shared(dev, p_dev)[0]
-                typed *= shared(span, prior)[0]
+                if not (dev == span and p_dev == prior):
+                    # the shared level at ``span`` times each day type's deviation at ``dev``
+                    typed /= shared(dev, p_dev)[0]
+                    typed *= shared(span, prior)[0]
+                memo["typed", span, mode] = typed
                 return typed
 
+            if cache is not None:
+                cache["block"] = (sl, y, m, mu, path_of)
             yield sl, y, m, mu, path_of
 
     def _recalibration(self, share: np.ndarray, n_series: int, n_cells: np.ndarray) -> np.ndarray:

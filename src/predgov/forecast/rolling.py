@@ -42,9 +42,47 @@ def _ew_sums(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exponentially weighted sums (weights ``lam**age``) of counts, means and variances (the
     variances' weights squared)."""
-    n = y0.shape[1]
-    both = _ewm_sum(np.concatenate([y0, mu0], axis=1), lam)
-    return both[:, :n], both[:, n:], _ewm_sum(var0, lam * lam)
+    return _ew_sums_many(y0, mu0, var0, [lam])[0]
+
+
+def _ew_sums_many(
+    y0: np.ndarray, mu0: np.ndarray, var0: np.ndarray, lams: list[float]
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """:func:`_ew_sums` for several ``lams`` in one pass over the periods.
+
+    The recursion ``out[t] = x[t] + lam * out[t - 1]`` of :func:`_ewm_sum` (the same
+    operations, so the same numbers as ``scipy.signal.lfilter``), run for every ``lam`` and
+    the three arrays at once: one vector step per period instead of a filter call per span
+    and array.
+
+    Examples
+    --------
+    >>> x = np.arange(6.0).reshape(3, 2)
+    >>> (num, den, vs), = _ew_sums_many(x, 2 * x, x, [0.5])
+    >>> num[:, 0].tolist(), vs[:, 0].tolist()
+    ([0.0, 2.0, 5.0], [0.0, 2.0, 4.5])
+    >>> bool(np.array_equal(num, _ewm_sum(x, 0.5)))
+    True
+    """
+    T, n = y0.shape
+    k = len(lams)
+    x = np.concatenate([y0, mu0, var0], axis=1)[:, None, :]  # (T, 1, 3n)
+    coef = np.empty((k, 3 * n))
+    for j, lam in enumerate(lams):
+        coef[j, : 2 * n] = lam
+        coef[j, 2 * n :] = lam * lam
+    out = np.empty((T, k, 3 * n))
+    if T:
+        out[0] = x[0]
+    for t in range(1, T):
+        np.multiply(coef, out[t - 1], out=out[t])
+        out[t] += x[t]
+    return [(out[:, j, :n], out[:, j, n : 2 * n], out[:, j, 2 * n :]) for j in range(k)]
+
+
+def _finite(x: np.ndarray) -> np.ndarray:
+    """``np.nan_to_num(x)``, skipping its copies when ``x`` (a fresh array) is all finite."""
+    return x if np.isfinite(x).all() else np.nan_to_num(x)
 
 
 def _log_ratio(
@@ -55,7 +93,22 @@ def _log_ratio(
     with np.errstate(all="ignore"):
         log_ratio = np.log((num + 0.5) / (den + 0.5))
         v = vs / (den + 0.5) ** 2
-    return np.nan_to_num(log_ratio), v
+    return _finite(log_ratio), v
+
+
+def _span_lam(span: int) -> float:
+    """Decay ``lam = (span - 1) / (span + 1)`` of an exponentially weighted ``span``."""
+    return (span - 1.0) / (span + 1.0)
+
+
+def _fill_sums(y0: np.ndarray, mu0: np.ndarray, var0: np.ndarray, spans: Any,
+               memo: dict) -> None:  # fmt: skip
+    """Put the weighted sums of all days for every span of ``spans`` not in ``memo`` yet into
+    it (one pass: :func:`_ew_sums_many`), as :func:`_level_paths` keeps them."""
+    todo = sorted({int(s) for s in spans if int(s) > 0 and (int(s), "all") not in memo})
+    if todo:
+        sums = _ew_sums_many(y0, mu0, var0, [_span_lam(s) for s in todo])
+        memo.update({(s, "all"): v for s, v in zip(todo, sums, strict=True)})
 
 
 def _level_paths(
@@ -75,11 +128,11 @@ def _level_paths(
     count is missing; ``memo`` (a dict) keeps the sums between calls on the same data.
     """
     memo = {} if memo is None else memo
-    lam = (span - 1.0) / (span + 1.0)
+    lam = _span_lam(span)
     if (span, "all") not in memo:
         memo[span, "all"] = _ew_sums(y0, mu0, var0, lam)
     log_all, v_all = _log_ratio(memo[span, "all"])
-    shared = np.exp(np.nan_to_num(prior / (prior + v_all) * log_all))
+    shared = np.exp(_finite(prior / (prior + v_all) * log_all))
     if cls is None:
         return np.broadcast_to(shared, (2, *shared.shape))
     if (span, "rest") not in memo:
@@ -92,13 +145,15 @@ def _level_paths(
     out = np.empty((2, *shared.shape))
     for c, sums in enumerate(by_type):
         log_c, v_c = _log_ratio(sums)
-        out[c] = shared * np.exp(np.nan_to_num(prior / (prior + v_c) * (log_c - log_all)))
+        out[c] = shared * np.exp(_finite(prior / (prior + v_c) * (log_c - log_all)))
     return out
 
 
 def _level_at(paths: np.ndarray, cls: np.ndarray, lo: int, hi: int, h: int,
               stride: int = 1) -> np.ndarray:  # fmt: skip
     """Levels known at origins ``lo:hi:stride`` for the periods ``h`` later, ``(n, series)``."""
+    if paths.strides[0] == 0:  # one level for both day types (a broadcast shared path)
+        return paths[0, lo:hi:stride]
     t = np.arange(lo, hi, stride)
     return paths[cls[t + h], t]
 
@@ -272,12 +327,17 @@ def _pit_share(
             a = a * _level_factor(pred, exponent, ref)
         hi, lo = _nb_cdf_pair(yy, pred, np.clip(a, 0.0, MAX_DISPERSION))
         width = np.maximum(hi - lo, 1e-12)
-        late = (np.arange(start, y.shape[0], stride) >= split)[:, None]
-        for part, sel in ((0, valid & ~late), (1, valid & late)):
-            for j, u in enumerate(grid):
-                below[part, j] += np.where(sel, np.clip((u - lo) / width, 0.0, 1.0),
-                                           0.0).sum(axis=0)  # fmt: skip
-            count[part] += sel.sum(axis=0)
+        # Target periods from ``split`` on are the rows from ``n0`` on; every grid level at
+        # once, (grid, rows, series), zero where not scored.
+        n0 = int(np.searchsorted(np.arange(start, y.shape[0], stride), split))
+        z = np.subtract(grid[:, None, None], lo[None])
+        z /= width
+        np.clip(z, 0.0, 1.0, out=z)
+        z *= valid
+        below[0] += z[:, :n0].sum(axis=1)
+        below[1] += z[:, n0:].sum(axis=1)
+        count[0] += valid[:n0].sum(axis=0)
+        count[1] += valid[n0:].sum(axis=0)
     return below, count
 
 

@@ -103,11 +103,14 @@ def nb_logpmf(k: Any, mu: Any, size: Any) -> np.ndarray:
     """
     k, mu, r = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (k, mu, size)))
     pois, rr, p = _pq(mu, r)
+    lgk = special.gammaln(k + 1.0)
     lnb = (
-        special.gammaln(k + rr) - special.gammaln(rr) - special.gammaln(k + 1.0)
+        special.gammaln(k + rr) - special.gammaln(rr) - lgk
         + rr * np.log(p) + special.xlogy(k, mu / (rr + mu))
     )  # fmt: skip
-    lpo = special.xlogy(k, mu) - mu - special.gammaln(k + 1.0)
+    if not pois.any():  # the usual case: no Poisson cells
+        return lnb
+    lpo = special.xlogy(k, mu) - mu - lgk
     return np.where(pois, lpo, lnb)
 
 
