@@ -16,7 +16,14 @@ LocalCluster (``--backend dask --workers N``), in blocks of whole categories
 3. the baseline it is compared with: ``detect`` rerun on the whole cube including the newest
    day (:func:`predgov.warn.distributed.detect_blocked`, same blocks and cluster; timed:
    ``detect_seconds``), keeping its newest day, which must equal the monitor's (printed: the
-   largest difference and the alarm agreement).
+   largest difference and the alarm agreement);
+4. :meth:`~predgov.warn.monitor.Monitor.advance` with the newest day: the state for the day
+   after, without rerunning the past (timed: ``advance_seconds``), checked against
+   :meth:`~predgov.warn.monitor.Monitor.fit` on the whole cube (printed: the largest
+   difference of the state, ``advance_max_diff``; skipped with ``--no-check``); then advanced
+   through the following week on simulated days (each day's counts drawn from its expected
+   value, seeded) to time the weekly GLM refit day (``advance_refit_seconds``, the slowest
+   day of the week) and the other days (``advance_plain_seconds``, their median).
 
 Peak memory: the largest resident set of this process (``resource.getrusage``) plus, with
 dask, the largest resident set of each worker, summed (an upper bound on the total at any
@@ -28,7 +35,10 @@ Run::
     .venv/bin/python benchmarks/warn_scale.py --series 300 --days 150       # seconds
 
 The last line is ``RESULT warn_day_seconds=... detect_seconds=... peak_gb=...
-day_vs_full_ratio=...`` (``day_vs_full_ratio`` = warn_day_seconds / detect_seconds).
+day_vs_full_ratio=... advance_seconds=... advance_refit_seconds=... advance_plain_seconds=...
+advance_vs_fit_ratio=...`` (``day_vs_full_ratio`` = warn_day_seconds / detect_seconds,
+``advance_vs_fit_ratio`` = advance_refit_seconds / fit_seconds: the slowest day's advance
+against the full fit it replaces).
 """
 
 from __future__ import annotations
@@ -111,7 +121,7 @@ def _peak_gb(client: Any = None) -> float:
 
 def run(
     series: int, days: int, seed: int = 0, backend: str = "serial", workers: int = 2,
-    block_series: int = 2500, repeat: int = 3, out: Any = sys.stdout,
+    block_series: int = 2500, repeat: int = 3, out: Any = sys.stdout, check: bool = True,
 ) -> dict[str, float]:  # fmt: skip
     """The benchmark; prints a report and returns its numbers."""
     from predgov.parallel import dask_client
@@ -149,28 +159,75 @@ def run(
         parts = detect_blocked(cube, "default", reduce=lambda ds: ds.isel(time=[-1]), **opts)
         full = xr.concat(parts, dim="category").sel(category=cube["category"])
         detect_s = time.perf_counter() - t0
+        diff = 0.0
+        for var in ("score", "threshold", "expected", "upper"):
+            a = full[var].transpose(*day[var].dims).values
+            b = day[var].values
+            both = np.isfinite(a) & np.isfinite(b)
+            if (np.isfinite(a) != np.isfinite(b)).any():
+                diff = float("inf")
+            elif both.any():
+                diff = max(diff, float(np.max(np.abs(a[both] - b[both]))))
+        ref_alarm = full["alarm"].transpose(*day["alarm"].dims).values
+        agree = bool((ref_alarm == day["alarm"].values).all())
+        say(f"3. baseline: detect rerun on the whole cube (blocked, same cluster) to score the "
+            f"newest day: {detect_s:.1f} s; the monitor's day equals it: max |diff| {diff:.2e}, "
+            f"alarms identical: {agree}")  # fmt: skip
+        adv = _advance(mon, cube, newest, opts, check, seed, say)
         peak = _peak_gb(client)
-    diff = 0.0
-    for var in ("score", "threshold", "expected", "upper"):
-        a = full[var].transpose(*day[var].dims).values
-        b = day[var].values
-        both = np.isfinite(a) & np.isfinite(b)
-        if (np.isfinite(a) != np.isfinite(b)).any():
-            diff = float("inf")
-        elif both.any():
-            diff = max(diff, float(np.max(np.abs(a[both] - b[both]))))
-    agree = bool((full["alarm"].transpose(*day["alarm"].dims).values == day["alarm"].values).all())
-    say(f"3. baseline: detect rerun on the whole cube (blocked, same cluster) to score the "
-        f"newest day: {detect_s:.1f} s; the monitor's day equals it: max |diff| {diff:.2e}, "
-        f"alarms identical: {agree}")  # fmt: skip
     ratio = day_s / detect_s
     say(f"newest day: monitor {day_s:.4f} s vs rerunning detect {detect_s:.1f} s "
         f"({detect_s / day_s:,.0f}x faster); peak memory {peak:.2f} GB")  # fmt: skip
+    adv_ratio = adv["advance_refit_seconds"] / fit_s
+    say(f"advance: {adv['advance_seconds']:.2f} s for the day after the newest, "
+        f"{adv['advance_plain_seconds']:.2f} s a plain day, {adv['advance_refit_seconds']:.2f} s "
+        f"the refit day, vs Monitor.fit {fit_s:.1f} s (refit day / fit = {adv_ratio:.3f})")
     say(f"RESULT warn_day_seconds={day_s:.4f} detect_seconds={detect_s:.1f} peak_gb={peak:.2f} "
-        f"day_vs_full_ratio={ratio:.2e}")  # fmt: skip
+        f"day_vs_full_ratio={ratio:.2e} advance_seconds={adv['advance_seconds']:.3f} "
+        f"advance_refit_seconds={adv['advance_refit_seconds']:.3f} "
+        f"advance_plain_seconds={adv['advance_plain_seconds']:.3f} "
+        f"advance_vs_fit_ratio={adv_ratio:.2e}")  # fmt: skip
     return {"warn_day_seconds": day_s, "detect_seconds": detect_s, "fit_seconds": fit_s,
             "peak_gb": peak, "day_vs_full_ratio": ratio, "max_diff": diff,
-            "alarms_agree": float(agree), "n_alarm": float(n_alarm)}  # fmt: skip
+            "alarms_agree": float(agree), "n_alarm": float(n_alarm),
+            "advance_vs_fit_ratio": adv_ratio, **adv}  # fmt: skip
+
+
+def _advance(mon: Any, cube: xr.DataArray, newest: xr.DataArray, opts: dict[str, Any],
+             check: bool, seed: int, say: Any) -> dict[str, float]:  # fmt: skip
+    """Step 4: advance with the newest day (checked against a fit on the whole cube), then
+    a week of simulated days; timings and the check's largest difference."""
+    from predgov.warn.monitor import Monitor
+
+    t0 = time.perf_counter()
+    mon.advance(newest)
+    first_s = time.perf_counter() - t0
+    diff = float("nan")
+    if check:
+        ref = Monitor(**opts).fit(cube).state_
+        diff = 0.0
+        for var in ref.data_vars:
+            a, b = ref[var].values, mon.state_[var].transpose(*ref[var].dims).values
+            if (np.isfinite(a) != np.isfinite(b)).any():
+                diff = float("inf")
+            elif np.isfinite(a).any():
+                ok = np.isfinite(a)
+                rel = np.abs(a[ok] - b[ok]) / np.maximum(np.abs(a[ok]), 1e-300)
+                diff = max(diff, float(rel.max()))
+    say(f"4. Monitor.advance with the newest day: {first_s:.2f} s; equals Monitor.fit on the "
+        f"whole cube: max relative diff {diff:.2e}")  # fmt: skip
+    rng = np.random.default_rng(seed + 1)
+    times = []
+    for _ in range(7):  # a week: one weekly refit day among them
+        mu = np.nan_to_num(mon.state_["expected"].values, nan=0.0)
+        y = xr.DataArray(rng.poisson(mu).astype(float), dims=mon.dims_,
+                         coords={k: c for k, c in mon.state_.coords.items()})  # fmt: skip
+        t0 = time.perf_counter()
+        mon.advance(y)
+        times.append(time.perf_counter() - t0)
+    say("   a week of simulated days: " + ", ".join(f"{x:.2f}" for x in times) + " s")
+    return {"advance_seconds": first_s, "advance_refit_seconds": max(times),
+            "advance_plain_seconds": float(np.median(times)), "advance_max_diff": diff}
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
@@ -182,9 +239,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser.add_argument("--workers", type=int, default=2, help="dask LocalCluster workers")
     parser.add_argument("--block-series", type=int, default=2500)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-check", action="store_true",
+                        help="skip checking advance against a fit on the whole cube")
     args = parser.parse_args(argv)
     return run(args.series, args.days, args.seed, args.backend, args.workers, args.block_series,
-               args.repeat)  # fmt: skip
+               args.repeat, check=not args.no_check)  # fmt: skip
 
 
 if __name__ == "__main__":

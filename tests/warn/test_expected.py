@@ -181,3 +181,48 @@ def test_first_year_level_follows_faster():
     k = YOUNG_LEVEL_PRIOR
     want = 10.0 * (28 * 14 + k * 10) / (28 * 10 + k * 10)
     assert out["expected"][-1, 0] == pytest.approx(want, rel=1e-3)
+
+
+def test_calendar_model_extends_like_a_longer_run():
+    """CalendarModel.extend, day after day across a weekly refit, an outbreak and unobserved
+    days, gives expected_counts' values on the longer counts (issue 14: the monitor's
+    incremental step)."""
+    from predgov.warn.expected import CalendarModel
+
+    rng = np.random.default_rng(4)
+    t = np.arange("2023-01-01", "2023-07-20", dtype="datetime64[D]")
+    y = rng.negative_binomial(3, 3 / (3 + 7.0), (len(t), 4)).astype(float)
+    y[190:194, 0] += 30  # an outbreak the feedback flags
+    y[192:195, 1] = np.nan
+    groups = np.array([0, 0, 1, 1])
+    n0 = 186
+    m = CalendarModel(y[:n0], t[:n0], "D", next_time=t[n0], groups=groups)
+    refits = 0
+    for k in range(n0, len(t) - 1):
+        ref = expected_counts(y[: k + 1], t[: k + 1], "D", groups=groups)
+        row = m.next_row()
+        for key in ("expected", "size", "persist"):
+            np.testing.assert_allclose(row[key], ref[key][k], rtol=1e-9, equal_nan=True)
+        refits += (k - 56) % 7 == 0
+        assert m.extend(y[k], t[k + 1]) is False
+    assert refits >= 1 and ref["flagged"][190:194, 0].any()
+    full = expected_counts(y[:-1], t[:-1], "D", groups=groups, return_state=True)
+    assert isinstance(full["state"], CalendarModel) and full["state"].T == len(t) - 1
+    for key in ("expected", "size", "flagged", "persist"):
+        np.testing.assert_allclose(m.outputs()[key], full[key], rtol=1e-9, equal_nan=True)
+
+
+@pytest.mark.parametrize("order", [("Alpha", "Beta"), ("Beta", "Alpha")])
+def test_holiday_block_tie_goes_to_the_first_name(order):
+    """A run of days off with two names equally often is named by the first (it was the
+    set's iteration order, which changes with the string hash seed: detect differed between
+    runs, and the monitor's rebuilds with it)."""
+    from predgov.warn.design import design
+
+    t = pd.date_range("2024-01-01", periods=20, freq="D").values
+    names = np.array([""] * 20, dtype=object)
+    names[10], names[11] = order
+    working = np.ones(20)
+    working[10:12] = 0.0
+    _, cols, _ = design(t, "D", regressors={"holiday_name": names, "working_day": working})
+    assert f"block_{order[0]}" in cols and f"block_{order[1]}" not in cols

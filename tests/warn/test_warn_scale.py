@@ -38,4 +38,6 @@ def test_smoke_run_scores_the_day_like_detect(bench):
     assert res["alarms_agree"] == 1.0 and res["max_diff"] < 1e-9
     assert res["n_alarm"] > 0
     assert res["warn_day_seconds"] < res["detect_seconds"]
+    assert "advance_seconds=" in text[-1] and "advance_vs_fit_ratio=" in text[-1]
+    assert res["advance_max_diff"] < 1e-9  # advancing equals fitting on the whole cube
 

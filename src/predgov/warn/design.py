@@ -207,7 +207,9 @@ def design(
             keys = [k for k in keys if k and not k.startswith("休息日")]
             if not keys:
                 continue
-            key = max(set(keys), key=keys.count)
+            # the most common name; ties go to the first named (not to the set's order,
+            # which changes with the string hash seed from run to run)
+            key = max(dict.fromkeys(keys), key=keys.count)
             blocks.setdefault(key, np.zeros(n))[a : b + 1] = 1.0
         for key in sorted(blocks):
             add(blocks[key], f"block_{key}", "block")

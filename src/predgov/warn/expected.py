@@ -100,13 +100,15 @@ error moments).
 Code: the design matrix in :mod:`predgov.warn.design`, the batched NB fits in
 :mod:`predgov.warn.batchfit`, the period-by-period level, dispersion, self-calibration and
 feedback in :mod:`predgov.warn.online`; this module runs them (:func:`expected_counts`) and
-re-exports their public names.
+re-exports their public names. :class:`CalendarModel` is that run kept alive: extended by one
+period (:meth:`CalendarModel.extend`: that period's online step, and one batched refit on a
+refit origin) it gives what :func:`expected_counts` gives on the longer counts, which is how
+:class:`predgov.warn.monitor.Monitor` moves from one day to the next.
 """
 
 from __future__ import annotations
 
 import math
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -140,7 +142,7 @@ __all__ = [
     "DISPERSIONS", "DISPERSION_WINDOW", "FEEDBACK_MAX", "HARMONICS", "LEVEL_PRIOR",
     "LEVEL_WINDOW", "MIN_HISTORY", "ONSET_WINDOWS", "PERSIST_CAP", "PRIOR_SCALE", "REFIT",
     "SEASON_VARS", "YEAR_PERIODS", "YOUNG_FEEDBACK_MAX", "YOUNG_LEVEL_PRIOR", "ZS_CAP",
-    "anscombe", "design", "expected_counts",
+    "CalendarModel", "anscombe", "design", "expected_counts",
 ]  # fmt: skip
 
 #: Default refit stride (periods).
@@ -197,7 +199,8 @@ def expected_counts(
     young_feedback_max: int | None = None,
     start: object = None,
     end: object = None,
-) -> dict[str, np.ndarray]:
+    return_state: bool = False,
+) -> dict[str, Any]:
     """In-control means and NB sizes of every series, each from data before its period only.
 
     Parameters
@@ -247,6 +250,9 @@ def expected_counts(
     start, end
         Only periods from ``start`` (minus a warm-up of ``dispersion_window`` periods) to
         ``end`` are predicted; others are NaN.
+    return_state
+        Also return the run as ``"state"``, a :class:`CalendarModel` that can be extended a
+        period at a time (:meth:`CalendarModel.extend`).
 
     Returns
     -------
@@ -265,121 +271,269 @@ def expected_counts(
     >>> bool(np.allclose(out["expected"][-1], 6.0, rtol=0.02))
     True
     """
-    x = np.asarray(values, dtype=np.float64)
-    T, S = x.shape
-    refit = int(REFIT[freq] if refit is None else refit)
-    n_min = int(MIN_HISTORY[freq] if min_history is None else min_history)
-    n_level = int(LEVEL_WINDOW[freq] if level_window is None else level_window)
-    n_disp = int(DISPERSION_WINDOW[freq] if dispersion_window is None else dispersion_window)
-    X, names, prior = design(
-        time, freq, city=city, regressors=regressors, harmonics=harmonics,
-        interactions=interactions, reference_rows=n_min,
+    model = CalendarModel(
+        values, time, freq, city=city, regressors=regressors, harmonics=harmonics,
+        interactions=interactions, refit=refit, max_history=max_history,
+        min_history=min_history, guard=guard, reweight=reweight, level_window=level_window,
+        level_prior=level_prior, young_level_prior=young_level_prior, level_guard=level_guard,
+        dispersion_window=dispersion_window, max_iter=max_iter, groups=groups, exclude=exclude,
+        dispersion=dispersion, feedback=feedback, feedback_delta=feedback_delta,
+        feedback_dispersion=feedback_dispersion, feedback_max=feedback_max,
+        young_feedback_max=young_feedback_max, start=start, end=end,
     )  # fmt: skip
-    penalty = np.where(np.isfinite(prior), 1.0 / np.square(prior), 0.0)
+    out = model.outputs()
+    if return_state:
+        out["state"] = model
+    return out
 
-    i0, i1 = resolve_range(time, start, end)
-    first = max(n_min, i0 - n_disp - n_level if start is not None else 0)
-    groups = np.arange(S) if groups is None else np.asarray(groups).ravel()
-    if groups.shape != (S,):
-        raise ValueError(f"groups needs one id per series ({S}), got shape {groups.shape}")
-    _, gid = np.unique(groups, return_inverse=True)
-    G = int(gid.max()) + 1 if S else 0
-    member = np.zeros((S, G))
-    member[np.arange(S), gid] = 1.0
-    pooled = G < S
 
-    # Group totals: observed where any member is, scaled up for unobserved members.
-    def group_totals(xs: np.ndarray) -> np.ndarray:
+class CalendarModel:
+    """The run of :func:`expected_counts` kept alive, so that it can be extended a period at a
+    time (:meth:`extend`) with the values a run on the longer counts gives.
+
+    Built on ``values`` (``T`` periods) it holds the batched fits and the online state after
+    period ``T - 1``; with ``next_time`` it also predicts period ``T`` (:meth:`next_row`), and
+    :meth:`extend` records that period's counts and predicts the one after (one batched GLM
+    refit when it is a refit origin). Parameters as :func:`expected_counts`.
+
+    Examples
+    --------
+    >>> t = np.arange("2023-01-01", "2023-04-01", dtype="datetime64[D]")
+    >>> y = np.random.default_rng(0).poisson(6.0, (len(t), 2)).astype(float)
+    >>> m = CalendarModel(y[:-2], t[:-2], "D", next_time=t[-2])
+    >>> m.extend(y[-2], t[-1])
+    False
+    >>> full = expected_counts(y, t, "D")
+    >>> bool(np.allclose(m.next_row()["expected"], full["expected"][-1], rtol=1e-9))
+    True
+    """
+
+    def __init__(self, values: np.ndarray, time: np.ndarray, freq: str, *,
+                 next_time: Any = None, **kw: Any) -> None:  # fmt: skip
+        self.kw = dict(kw)
+        self.freq = freq
+        self._build(np.asarray(values, dtype=np.float64), np.asarray(time), next_time)
+
+    def _build(self, x: np.ndarray, time: np.ndarray, next_time: Any) -> None:
+        kw, freq = self.kw, self.freq
+        T, S = x.shape
+        self.time = time
+        refit, min_history = kw.get("refit"), kw.get("min_history")
+        level_window, dispersion_window = kw.get("level_window"), kw.get("dispersion_window")
+        self.refit = int(REFIT[freq] if refit is None else refit)
+        self.n_min = n_min = int(MIN_HISTORY[freq] if min_history is None else min_history)
+        n_level = int(LEVEL_WINDOW[freq] if level_window is None else level_window)
+        n_disp = int(DISPERSION_WINDOW[freq] if dispersion_window is None else dispersion_window)
+        self.guard = int(kw.get("guard", 0))
+        self.max_history = kw.get("max_history")
+        self.reweight = kw.get("reweight", 2.58)
+        self.max_iter = int(kw.get("max_iter", 25))
+        self.exclude = bool(kw.get("exclude", True))
+        self.feedback = kw.get("feedback", 8.0)
+        start, end = kw.get("start"), kw.get("end")
+        dispersion = kw.get("dispersion", "calibrated")
+        if dispersion not in DISPERSIONS:
+            raise ValueError(f"dispersion must be one of {DISPERSIONS}, got {dispersion!r}")
+        self.dispersion = dispersion
+        self._set_design(time, next_time)
+
+        i0, i1 = resolve_range(time, start, end)
+        first = max(n_min, i0 - n_disp - n_level if start is not None else 0)
+        groups = kw.get("groups")
+        groups = np.arange(S) if groups is None else np.asarray(groups).ravel()
+        if groups.shape != (S,):
+            raise ValueError(f"groups needs one id per series ({S}), got shape {groups.shape}")
+        _, gid = np.unique(groups, return_inverse=True)
+        self.gid = gid
+        self.G = G = int(gid.max()) + 1 if S else 0
+        member = np.zeros((S, G))
+        member[np.arange(S), gid] = 1.0
+        self.member = member
+        self.pooled = G < S
+        self.S = S
+        self.xg = self.group_totals(x) if self.pooled else None
+        self.states: dict[str, np.ndarray | None] = {"g": None, "s": None}
+        self.last: dict[str, Any] | None = None  # the latest fit, for predicting later rows
+        level_prior = kw.get("level_prior", LEVEL_PRIOR)
+        young_level_prior = kw.get("young_level_prior", YOUNG_LEVEL_PRIOR)
+        feedback_max, young_feedback_max = kw.get("feedback_max"), kw.get("young_feedback_max")
+        self.online = OnlineCalibration(
+            x, n_level, level_prior, int(kw.get("level_guard", 0)), n_disp, self.reweight,
+            self.feedback, kw.get("feedback_delta", 2.0), kw.get("feedback_dispersion", True),
+            int(FEEDBACK_MAX[freq] if feedback_max is None else feedback_max),
+            calibrate=dispersion == "calibrated", n_cal=int(CALIBRATION_WINDOW[freq]),
+            cal_prior=CALIBRATION_PRIOR[freq], year=round(periods_per_year(freq)),
+            young_prior=level_prior if young_level_prior is None else young_level_prior,
+            young_feedback_max=int(YOUNG_FEEDBACK_MAX[freq] if young_feedback_max is None
+                                   else young_feedback_max),
+        )  # fmt: skip
+        self.first_origin = first
+        self.T = T
+        self.incremental = start is None and end is None
+        self.__dict__.pop("_pending", None)
+        with single_thread():
+            for t0 in range(first, i1, self.refit):
+                self.online.advance(t0)
+                self.last = self._fit(t0)
+                self._predict_rows(t0, min(t0 + self.refit, T))
+            self.online.advance(T)
+        if next_time is not None:
+            self._prepare_next()
+
+    def _set_design(self, time: np.ndarray, next_time: Any) -> None:
+        kw = self.kw
+        self._next_time = next_time
+        full = time if next_time is None else np.append(
+            np.asarray(time, dtype="datetime64[ns]"), np.datetime64(next_time, "ns"))
+        X, names, prior = design(
+            full, self.freq, city=kw.get("city"), regressors=kw.get("regressors"),
+            harmonics=kw.get("harmonics"), interactions=kw.get("interactions", True),
+            reference_rows=self.n_min,
+        )  # fmt: skip
+        self.X, self.names = X, names
+        self.penalty = np.where(np.isfinite(prior), 1.0 / np.square(prior), 0.0)
+        dev_prior = np.array([DEVIATION_SCALE.get(prior_group(nm), math.inf) for nm in names])
+        dev_prior[0] = math.inf
+        dev_cols = np.array([prior_group(nm) in DEVIATION_SCALE for nm in names])
+        dev_cols[0] = True
+        self.dev_cols = dev_cols
+        self.yearly_cols = np.array([prior_group(nm) == "fourier" for nm in names])
+        self.dev_penalty = np.where(np.isfinite(dev_prior), 1.0 / np.square(dev_prior), 0.0)
+
+    def group_totals(self, xs: np.ndarray) -> np.ndarray:
+        """Group totals: observed where any member is, scaled up for unobserved members."""
+        member = self.member
         obs = ~np.isnan(xs)
         n_obs_g = obs.astype(np.float64) @ member
         with np.errstate(invalid="ignore", divide="ignore"):
             tot = np.where(obs, xs, 0.0) @ member * (member.sum(0) / n_obs_g)
         return np.where(n_obs_g > 0, tot, np.nan)
 
-    xg = group_totals(x) if pooled else None
-    dev_prior = np.array([DEVIATION_SCALE.get(prior_group(nm), math.inf) for nm in names])
-    dev_prior[0] = math.inf
-    dev_cols = np.array([prior_group(nm) in DEVIATION_SCALE for nm in names])
-    yearly_cols = np.array([prior_group(nm) == "fourier" for nm in names])
-    year = round(periods_per_year(freq))
-    dev_cols[0] = True
-    dev_penalty = np.where(np.isfinite(dev_prior), 1.0 / np.square(dev_prior), 0.0)
-    states: dict[str, np.ndarray | None] = {"g": None, "s": None}
-    if dispersion not in DISPERSIONS:
-        raise ValueError(f"dispersion must be one of {DISPERSIONS}, got {dispersion!r}")
-    online = OnlineCalibration(
-        x, n_level, level_prior, level_guard, n_disp, reweight, feedback, feedback_delta,
-        feedback_dispersion, int(FEEDBACK_MAX[freq] if feedback_max is None else feedback_max),
-        calibrate=dispersion == "calibrated", n_cal=int(CALIBRATION_WINDOW[freq]),
-        cal_prior=CALIBRATION_PRIOR[freq], year=round(periods_per_year(freq)),
-        young_prior=level_prior if young_level_prior is None else young_level_prior,
-        young_feedback_max=int(YOUNG_FEEDBACK_MAX[freq] if young_feedback_max is None
-                               else young_feedback_max),
-    )  # fmt: skip
-    mu_raw = online.mu_raw
-    with single_thread():
-        for t0 in range(first, i1, refit):
-            hi = t0 - guard
-            lo = 0 if max_history is None else max(0, hi - int(max_history))
-            online.advance(t0)
-            if hi - lo < n_min:
-                continue
-            rows = slice(lo, hi)
-            x_fit = online.x_fit
-            keep = np.any(X[rows] != 0, axis=0)
-            if hi - lo < year:  # yearly terms need a year of history, else they extrapolate
-                keep &= ~yearly_cols
-            keep[0] = True
-            Xk = X[rows][:, keep]
-            Xp = X[t0 : min(t0 + refit, T)][:, keep]
-            fit = partial(
-                fit_block, Design(Xk), keep=keep, n_min=n_min, reweight=reweight,
-                max_iter=max_iter, exclude=exclude,
-            )  # fmt: skip
-            ts = slice(t0, min(t0 + refit, T))
-            if pooled:
-                dev_keep = keep & dev_cols
-                Xd = X[rows][:, dev_keep]
-                fit_dev = partial(
-                    fit_block, Design(Xd), keep=dev_keep, n_min=n_min, reweight=reweight,
-                    max_iter=max_iter, exclude=exclude,
-                )  # fmt: skip
-                xg_rows = group_totals(x_fit[rows]) if feedback is not None else xg[rows]
-                res_g = fit(xg_rows, penalty[keep], None, states, "g")
-                if res_g is None:
-                    continue
-                bg, okg, _ = res_g
-                off_fit = np.full((hi - lo, S), np.nan)
-                off_pred = np.full((Xp.shape[0], S), np.nan)
-                bgs = np.zeros((G, Xk.shape[1]))
-                bgs[okg] = bg
-                bgs[:, 0] = 0.0  # the series' own intercept replaces the group's
-                has = okg[gid]
-                off_fit[:, has] = (Xk @ bgs.T)[:, gid[has]]
-                off_pred[:, has] = (Xp @ bgs.T)[:, gid[has]]
-                res = fit_dev(x_fit[rows], dev_penalty[dev_keep], off_fit, states, "s")
-            else:
-                off_pred = None
-                res = fit(x_fit[rows], penalty[keep], None, states, "s")
-            if res is None:
-                continue
-            bs, ok, inv = res
-            cols = np.flatnonzero(ok)
-            if off_pred is not None:
-                eta = X[ts][:, dev_keep] @ bs.T + off_pred[:, cols]
-            else:
-                eta = Xp @ bs.T
-            mu_raw[ts, cols] = np.exp(np.clip(eta, -30.0, 20.0))
-            online.inv_fit[ts, cols] = inv
-        online.advance(T)
+    def _fit(self, t0: int) -> dict[str, Any] | None:
+        """The batched fit at refit origin ``t0`` (rows before ``t0 - guard``); None: no fit
+        (too little history, no series fitted)."""
+        X, S, n_min = self.X, self.S, self.n_min
+        hi = t0 - self.guard
+        lo = 0 if self.max_history is None else max(0, hi - int(self.max_history))
+        if hi - lo < n_min:
+            return None
+        rows = slice(lo, hi)
+        x_fit = self.online.x_fit
+        keep = np.any(X[rows] != 0, axis=0)
+        if hi - lo < round(periods_per_year(self.freq)):  # yearly terms need a year of history
+            keep &= ~self.yearly_cols
+        keep[0] = True
+        Xk = X[rows][:, keep]
+        opts = dict(n_min=n_min, reweight=self.reweight, max_iter=self.max_iter,
+                    exclude=self.exclude)  # fmt: skip
+        rec: dict[str, Any] = {"keep": keep}
+        if self.pooled:
+            gid = self.gid
+            dev_keep = keep & self.dev_cols
+            xg_rows = (self.group_totals(x_fit[rows]) if self.feedback is not None
+                       else self.xg[rows])  # fmt: skip
+            res_g = fit_block(Design(Xk), xg_rows, self.penalty[keep], None, self.states, "g",
+                              keep=keep, **opts)  # fmt: skip
+            if res_g is None:
+                return None
+            bg, okg, _ = res_g
+            off_fit = np.full((hi - lo, S), np.nan)
+            bgs = np.zeros((self.G, Xk.shape[1]))
+            bgs[okg] = bg
+            bgs[:, 0] = 0.0  # the series' own intercept replaces the group's
+            has = okg[gid]
+            off_fit[:, has] = (Xk @ bgs.T)[:, gid[has]]
+            res = fit_block(Design(X[rows][:, dev_keep]), x_fit[rows],
+                            self.dev_penalty[dev_keep], off_fit, self.states, "s",
+                            keep=dev_keep, **opts)  # fmt: skip
+            rec.update(dev_keep=dev_keep, bgs=bgs, has=has)
+        else:
+            res = fit_block(Design(Xk), x_fit[rows], self.penalty[keep], None, self.states, "s",
+                            keep=keep, **opts)  # fmt: skip
+        if res is None:
+            return None
+        bs, ok, inv = res
+        rec.update(bs=bs, cols=np.flatnonzero(ok), inv=inv)
+        return rec
 
-    mu0, size = online.mu0, online.size
-    fitted = size_from_alpha(online.inv_fit)
-    fitted = np.where(np.isfinite(mu0), fitted, np.nan)
-    chosen = {"fit": fitted, "errors": size, "calibrated": online.size_cal}[dispersion]
-    if dispersion == "calibrated":
-        mu0 = online.mu_cal
-    return {
-        "expected": mu0, "size": chosen, "fitted_size": fitted, "error_size": size,
-        "flagged": online.flag, "model_expected": online.mu0, "persist": online.persist,
-    }  # fmt: skip
+    def _predict_rows(self, a: int, b: int) -> None:
+        """Raw means and fitted 1/size of rows ``a .. b - 1`` from the latest fit."""
+        rec = self.last
+        if rec is None or b <= a:
+            return
+        X, keep, bs, cols = self.X, rec["keep"], rec["bs"], rec["cols"]
+        Xp = X[a:b][:, keep]
+        if self.pooled:
+            gid, has = self.gid, rec["has"]
+            off_pred = np.full((b - a, self.S), np.nan)
+            off_pred[:, has] = (Xp @ rec["bgs"].T)[:, gid[has]]
+            eta = X[a:b][:, rec["dev_keep"]] @ bs.T + off_pred[:, cols]
+        else:
+            eta = Xp @ bs.T
+        self.online.mu_raw[a:b, cols] = np.exp(np.clip(eta, -30.0, 20.0))
+        self.online.inv_fit[a:b, cols] = rec["inv"]
+
+    def _prepare_next(self) -> None:
+        """Raw mean of period ``T`` (a refit when it is an origin) and its online values."""
+        t = self.T
+        self.online.reserve(t + 1)
+        if t >= self.first_origin and (t - self.first_origin) % self.refit == 0:
+            with single_thread():
+                self.last = self._fit(t)
+        self._predict_rows(t, t + 1)
+        self._pending = self.online._predict(t)
+
+    def next_row(self) -> dict[str, np.ndarray]:
+        """``expected``, ``size``, ``persist`` of period ``T`` (as :func:`expected_counts`
+        on the counts extended by it), one value per series."""
+        t, on = self.T, self.online
+        mu0, size = on.mu0[t], on.size[t]
+        if self.dispersion == "fit":
+            size = np.where(np.isfinite(mu0), size_from_alpha(on.inv_fit[t]), np.nan)
+        elif self.dispersion == "calibrated":
+            mu0, size = on.mu_cal[t], on.size_cal[t]
+        return {"expected": mu0.copy(), "size": size.copy(), "persist": on.persist[t].copy()}
+
+    def extend(self, y: np.ndarray, next_time: Any) -> bool:
+        """Record period ``T``'s counts ``y`` (NaN = unobserved) and predict the period after,
+        ``next_time``: the values :func:`expected_counts` gives on the longer counts.
+
+        Returns True when the past had to be rerun: the design of earlier periods changed
+        with the new one (a holiday block is named by its most common holiday, so the day
+        after 除夕 can rename it), and so may every later output."""
+        if not self.incremental:
+            raise ValueError("extend needs a model fitted without start= / end=")
+        t = self.T
+        if not hasattr(self, "_pending"):
+            raise RuntimeError("extend needs the model built with next_time=")
+        y = np.asarray(y, dtype=np.float64).reshape(self.S)
+        on = self.online
+        on.observe(t, y, self._pending)
+        if self.xg is not None:
+            self.xg = np.concatenate([self.xg, self.group_totals(y[None])])
+        self.T = t + 1
+        time = np.append(np.asarray(self.time, dtype="datetime64[ns]"),
+                         np.datetime64(self._next_time, "ns"))  # fmt: skip
+        old_X, old_names = self.X, self.names
+        self._set_design(time, next_time)
+        if self.names != old_names or not np.array_equal(self.X[: t + 1], old_X[: t + 1]):
+            # the calendar of past periods changed (a holiday block that runs on): the
+            # longer run differs before t, so rebuild it
+            self._build(on.x[: t + 1].copy(), time, next_time)
+            return True
+        self.time = time
+        self._prepare_next()
+        return False
+
+    def outputs(self) -> dict[str, np.ndarray]:
+        """:func:`expected_counts`' output over the periods before ``T``."""
+        on, T = self.online, self.T
+        mu0, size = on.mu0[:T], on.size[:T]
+        fitted = size_from_alpha(on.inv_fit[:T])
+        fitted = np.where(np.isfinite(mu0), fitted, np.nan)
+        chosen = {"fit": fitted, "errors": size, "calibrated": on.size_cal[:T]}[self.dispersion]
+        expected = on.mu_cal[:T] if self.dispersion == "calibrated" else mu0
+        return {
+            "expected": expected, "size": chosen, "fitted_size": fitted, "error_size": size,
+            "flagged": on.flag[:T], "model_expected": mu0, "persist": on.persist[:T],
+        }  # fmt: skip

@@ -43,7 +43,10 @@ class OnlineCalibration:
     from past out-of-sample errors and the feedback flags, each period from the past only.
 
     ``advance(t)`` processes every period before ``t`` not yet processed; periods whose raw
-    prediction is NaN stay NaN.
+    prediction is NaN stay NaN. ``observe(t, y)`` appends the next period (the arrays keep
+    spare rows, :meth:`reserve`), so the state runs on as new periods arrive: every step reads
+    only earlier periods, and ``_predict(t)`` (the period's mean and size) does not read
+    ``x[t]``.
     """
 
     def __init__(self, x, n_level, level_prior, level_guard, n_disp, reweight, feedback,
@@ -93,12 +96,18 @@ class OnlineCalibration:
         self.done = max(self.done, t_end)
 
     def _step(self, t: int) -> None:
+        pre = self._predict(t)
+        if pre is not None:
+            self._observe(t, *pre)
+
+    def _predict(self, t: int) -> tuple | None:
+        """Mean, size (and calibrated ones) of period ``t`` from earlier periods only; writes
+        row ``t`` of the outputs and does not read ``x[t]`` (so it may run before ``x[t]`` is
+        known, and again after: the same values)."""
         raw = self.mu_raw[t]
         if not np.isfinite(raw).any():
-            return
-        x = self.x[t]
+            return None
         inv = np.where(np.isfinite(self.inv_fit[t]), self.inv_fit[t], 0.0)
-        usable = ~np.isnan(x) & np.isfinite(raw)
         # level: shrunken observed / predicted over recent clean periods
         mu = raw
         if self.n_level > 0:
@@ -130,7 +139,12 @@ class OnlineCalibration:
         mu_fb, r_fb = mu, self.size[t]
         if self.calibrate:
             mu_fb, r_fb = self._calibrated(t, mu, sd_fit)
-        # this period's error, for later periods
+        return raw, inv, mu, sd_fit, mu_fb, r_fb
+
+    def _observe(self, t, raw, inv, mu, sd_fit, mu_fb, r_fb) -> None:
+        """Period ``t``'s error (for later periods) and the outbreak feedback on ``x[t]``."""
+        x = self.x[t]
+        usable = ~np.isnan(x) & np.isfinite(raw)
         z = anscombe(x, raw, inv)
         self.clean[t] = usable & ~(np.abs(z) > self.cut)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -140,6 +154,53 @@ class OnlineCalibration:
         self.zs[t] = np.where(usable & np.isfinite(mu) & (sd_fit > 0), zs, np.nan)
         if self.feedback is not None:
             self._feedback(t, x, mu_fb, r_fb, usable)
+
+    #: Per-period arrays (rows = periods) and the value of a period not yet processed.
+    _ROWS = (("x", np.nan), ("mu_raw", np.nan), ("inv_fit", np.nan), ("mu0", np.nan),
+             ("size", np.nan), ("flag", False), ("clean", False), ("e2", np.nan),
+             ("e2_kept", np.nan), ("zs", np.nan), ("zs_kept", np.nan), ("mu_cal", np.nan),
+             ("size_cal", np.nan), ("persist", np.nan))  # fmt: skip
+
+    @property
+    def capacity(self) -> int:
+        """Rows (periods) the arrays hold."""
+        return int(self.x.shape[0])
+
+    def reserve(self, rows: int, spare: int = 64) -> None:
+        """Make room for at least ``rows`` periods (new periods unobserved), with ``spare``
+        more so that appending a period at a time copies the arrays rarely."""
+        old = self.capacity
+        if rows <= old:
+            return
+        extra = rows - old + int(spare)
+        separate = self.x_fit is not self.x
+        for name, fill in self._ROWS:
+            arr = getattr(self, name)
+            pad = np.full((extra, *arr.shape[1:]), fill, dtype=arr.dtype)
+            setattr(self, name, np.concatenate([arr, pad]))
+        if separate:
+            self.x_fit = np.concatenate([self.x_fit, np.full((extra, self.x.shape[1]), np.nan)])
+        else:
+            self.x_fit = self.x
+        # never-observed series: their first period stays beyond the arrays
+        self.first = np.where(self.first >= old, self.capacity, self.first)
+
+    def observe(self, t: int, y: np.ndarray, predicted: tuple | None = None) -> None:
+        """Append period ``t`` (the next one) with counts ``y`` (NaN = unobserved) and process
+        it, as :meth:`advance` would have on arrays holding it from the start. ``predicted``:
+        what :meth:`_predict` returned for ``t`` (computed again when None)."""
+        if t != self.done:
+            raise ValueError(f"observe takes the next period ({self.done}), got {t}")
+        self.reserve(t + 1)
+        y = np.asarray(y, dtype=np.float64)
+        self.x[t] = y
+        if self.x_fit is not self.x:
+            self.x_fit[t] = y
+        self.first = np.where(~np.isnan(y) & (self.first > t), t, self.first)
+        pre = self._predict(t) if predicted is None else predicted
+        if pre is not None:
+            self._observe(t, *pre)
+        self.done = t + 1
 
     def _calibrated(self, t: int, mu: np.ndarray, sd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Self-calibration: the mean and NB size of period ``t`` corrected by the mean ``m``
