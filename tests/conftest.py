@@ -9,6 +9,9 @@ Fixtures
     Path of the real Brooklyn residential-noise 311 file (86,040 rows, 2023); skipped when absent.
 
 ``shared_file(relative)`` is the same lookup as a plain function for other fixtures.
+``load_benchmark``
+    A function ``name -> module``: the script ``benchmarks/<name>.py`` imported once per session
+    (registered in ``sys.modules`` as ``predgov_bench_<name>``), for tests of the benchmarks.
 ``output_texts``
     A function ``path -> list[str]``: every text a reader of an output file could recover (raw
     bytes as UTF-8, inflated PDF streams, Parquet cells, netCDF attrs and string values), for
@@ -17,7 +20,9 @@ Fixtures
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -89,3 +94,23 @@ def _output_texts(path: Path) -> list[str]:
 def output_texts() -> Callable[[Path], list[str]]:
     """See the module docstring: texts recoverable from one output file."""
     return _output_texts
+
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="session")
+def load_benchmark() -> Callable[[str], object]:
+    cache: dict[str, object] = {}
+
+    def load(name: str) -> object:
+        if name not in cache:
+            spec = importlib.util.spec_from_file_location(f"predgov_bench_{name}",
+                                                          BENCHMARKS / f"{name}.py")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = module  # dataclasses look their module up there
+            spec.loader.exec_module(module)
+            cache[name] = module
+        return cache[name]
+
+    return load

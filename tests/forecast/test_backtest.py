@@ -261,20 +261,13 @@ def test_real_brooklyn_noise_runs(brooklyn_noise_path):
 # ------------------------------------------------------------------ real models, benchmark
 
 
-def _benchmark_module():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "forecast_skill.py"
-    spec = importlib.util.spec_from_file_location("forecast_skill_bench", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope="module")
+def bench(load_benchmark):
+    return load_benchmark("forecast_skill")
 
 
-def test_backtest_with_package_models_and_benchmark_functions():
+def test_backtest_with_package_models_and_benchmark_functions(bench):
     pytest.importorskip("predgov.forecast.factory")
-    bench = _benchmark_module()
     counts, reg = bench.demo_data(seed=0, n_districts=2)
     counts = counts.isel(category=slice(0, 4), time=slice(-400, None))
     reg = reg.sel(time=counts["time"])
@@ -289,15 +282,13 @@ def test_backtest_with_package_models_and_benchmark_functions():
     assert line.startswith("RESULT default_mase=") and "default_cov80=" in line
 
 
-def test_benchmark_loads_brooklyn(brooklyn_noise_path):
-    bench = _benchmark_module()
+def test_benchmark_loads_brooklyn(brooklyn_noise_path, bench):
     counts, reg = bench.brooklyn_data(brooklyn_noise_path)
     assert counts.sizes["time"] == 365 and reg.sizes["time"] == 365
     assert int(counts.sum()) == 86040
 
 
-def test_week_on_week_change_known_answer():
-    bench = _benchmark_module()
+def test_week_on_week_change_known_answer(bench):
     t = pd.date_range("2024-01-01", periods=21, freq="D")
     y = np.r_[np.full(7, 3.0), np.full(7, 7.0), np.full(7, 7.0)]  # change only into week 2
     da = xr.DataArray(y, coords={"time": t}, dims="time")
@@ -306,8 +297,7 @@ def test_week_on_week_change_known_answer():
     assert c["test_median"] == 0.0 and c["test_mean"] == 0.0
 
 
-def test_coverage_by_origin_known_answer():
-    bench = _benchmark_module()
+def test_coverage_by_origin_known_answer(bench):
     q = np.broadcast_to(np.array([2.0, 6.0]), (2, 3, 2)).copy()  # (origin, lead, quantile)
     errors = xr.Dataset(
         {
@@ -323,8 +313,7 @@ def test_coverage_by_origin_known_answer():
     assert list(cov.index) == list(pd.to_datetime(["2024-01-01", "2024-01-04"]))
 
 
-def test_benchmark_festival_section_on_a_small_demo():
-    bench = _benchmark_module()
+def test_benchmark_festival_section_on_a_small_demo(bench):
     counts, reg = bench.demo_data(seed=0, n_districts=2)
     counts = counts.sel(category=["noise_construction", "parking"])
     table = bench.festival_section(counts, reg)

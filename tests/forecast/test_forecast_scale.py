@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
-from pathlib import Path
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "forecast_scale.py"
 
 
-def test_forecast_scale_smoke():
-    spec = importlib.util.spec_from_file_location("forecast_scale", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def test_forecast_scale_smoke(load_benchmark):
+    module = load_benchmark("forecast_scale")
     out = io.StringIO()
     res = module.run(100, 300, horizon=7, workers=0, block_series=30, out=out)
     assert out.getvalue().splitlines()[-1].startswith("RESULT one_process_seconds=")

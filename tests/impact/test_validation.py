@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,7 +13,6 @@ import xarray as xr
 from predgov.impact import validation as v
 from predgov.sim import CityModel, PipeFlushing, simulate
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "impact_validation.py"
 SCALE = 0.005
 RESULT = re.compile(r"^RESULT cov90_min=(\S+) bias_max=(\S+) naive_bias=(\S+) "
                     r"seconds_per_estimate=(\S+)$")
@@ -32,11 +29,8 @@ def noise() -> v.ValidationCase:
 
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("impact_validation", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench(load_benchmark):
+    return load_benchmark("impact_validation")
 
 
 @pytest.mark.parametrize("name", ["warm", "noise"])

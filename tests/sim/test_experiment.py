@@ -324,14 +324,8 @@ def test_bad_arguments_fail_with_one_clear_error(kwargs, error, match):
                        args.pop("seeds"), **args)
 
 
-def test_policy_sweep_benchmark_ends_with_its_result_line(capsys):
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "policy_sweep.py"
-    spec = importlib.util.spec_from_file_location("policy_sweep", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+def test_policy_sweep_benchmark_ends_with_its_result_line(capsys, load_benchmark):
+    bench = load_benchmark("policy_sweep")
     out = bench.main(["--scale", "0.002", "--seeds", "2", "--budgets", "0.3",
                       "--end", "2025-11-30", "--backend", "serial",
                       "--arms", "random,history,oracle,risk"])

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "sim_speed.py"
 
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("sim_speed", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench(load_benchmark):
+    return load_benchmark("sim_speed")
 
 
 def test_town_throughput_of_both_models(bench):
@@ -46,17 +38,9 @@ def test_main_quick_ends_with_one_result_line(bench, capsys):
 
 
 # ------------------------------------------------------------------ benchmarks/policy_sweep.py
-def _load(name: str):
-    path = BENCH.parent / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
-def sweep():
-    return _load("policy_sweep")
+def sweep(load_benchmark):
+    return load_benchmark("policy_sweep")
 
 
 def _tiny_heating(sweep, end: str = "2025-04-20"):
@@ -145,8 +129,8 @@ def test_oracle_ranks_as_through_a_full_observation():
 
 # ------------------------------------------------------------------ benchmarks/seed_comparisons.py
 @pytest.fixture(scope="module")
-def seeds_bench():
-    return _load("seed_comparisons")
+def seeds_bench(load_benchmark):
+    return load_benchmark("seed_comparisons")
 
 
 def test_seed_comparisons_helpers(seeds_bench):

@@ -3,9 +3,7 @@ post-alarm threshold jump, and a smoke run of the calibration harness (issue 14 
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -156,17 +154,12 @@ def test_self_calibration_removes_the_heavy_tail_bias():
     assert np.nanmean(fit) / 20.0 < np.nanmean(cal) / 20.0
 
 
-def _load_harness():
-    path = ROOT / "benchmarks" / "calibration.py"
-    spec = importlib.util.spec_from_file_location("calibration_harness", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope="module")
+def harness(load_benchmark):
+    return load_benchmark("calibration")
 
 
-def test_harness_smoke(capsys, monkeypatch):
-    harness = _load_harness()
+def test_harness_smoke(capsys, monkeypatch, harness):
     calls = []
     inject = harness.inject_outbreaks
 
@@ -252,10 +245,9 @@ def test_persistent_mean_error_is_estimated_and_raises_thresholds():
     assert ratio[0] > 1.2 and ratio[1] < 1.1, ratio
 
 
-def test_harness_pod_counts_an_alarm_anywhere_during_the_outbreak():
+def test_harness_pod_counts_an_alarm_anywhere_during_the_outbreak(harness):
     """Noufaily et al. (2013): an outbreak is detected when an alarm falls anywhere in it; the
     sustained-shift scenario counts alarms in its first ``within`` periods only."""
-    harness = _load_harness()
     alarm = np.zeros((30, 1), bool)
     alarm[[8, 25], 0] = True
     table = pd.DataFrame({"series": [0, 0], "start": [5, 20], "end": [9, 22]})
@@ -287,11 +279,10 @@ def test_first_year_season_is_learnt_not_left_out_as_an_outbreak():
     assert counts["new"] <= 0.7 * counts["old"], counts
 
 
-def test_harness_alert_runs_and_place_calendar():
+def test_harness_alert_runs_and_place_calendar(harness):
     """Alerts = runs of consecutive alarm periods per series (known answer); the real sets get
     the pipeline's full US calendar (non-working days, holiday names), not a bare
     ``holiday`` dummy (regression: the harness passed ``calendar(...)[["holiday"]]``)."""
-    harness = _load_harness()
     alarm = np.zeros((10, 3), bool)
     alarm[[1, 2, 3, 6], 0] = True  # 2 runs
     alarm[[0, 9], 1] = True  # 2 runs
@@ -303,10 +294,9 @@ def test_harness_alert_runs_and_place_calendar():
     assert cal["holiday_name"].values[2] == "Labor Day"
 
 
-def test_harness_fa_range_covers_weekly_members(capsys):
+def test_harness_fa_range_covers_weekly_members(capsys, harness):
     """fa_min / fa_max span every member with a mean >= 1 per period, weekly and monthly too
     (regression: only daily members counted, so a weekly default at 3.5 a year went unseen)."""
-    harness = _load_harness()
     out = harness.main(["--quick", "--members", "w_nb", "--no-forecast", "--series", "4"])
     values = dict(re.findall(r"(\w+)=(\S+)", out["result"]))
     fa = float(out["warn"]["w_nb"].loc["default", "fa"])

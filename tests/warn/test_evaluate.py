@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from pathlib import Path
 
@@ -97,12 +96,8 @@ def test_calibration_meets_budget_and_sweep_is_monotone():
     assert not math.isnan(res.loc["nb_cusum", "delay_median"])
 
 
-def test_benchmark_main_smoke(capsys):
-    spec = importlib.util.spec_from_file_location(
-        "warn_quality", ROOT / "benchmarks" / "warn_quality.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def test_benchmark_main_smoke(capsys, load_benchmark):
+    module = load_benchmark("warn_quality")
     out = module.main(["--methods", "ears_c2,nb_cusum,exceedance", "--no-brooklyn"], small=True)
     printed = capsys.readouterr().out
     assert printed.strip().splitlines()[-1].startswith("RESULT pod=")
