@@ -39,7 +39,7 @@ from predgov.data.suppress import MIN_COUNT
 from predgov.viz.brief_content import BUILDERS, Run
 from predgov.viz.brief_html import write_html
 from predgov.viz.brief_model import LANGS, Bi, Document, Section
-from predgov.viz.brief_pdf import close_fonts, layout_pdf
+from predgov.viz.brief_pdf import close_fonts, layout_pdf, pdf_bytes
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -258,7 +258,6 @@ def brief(
     run = Run(path, config, _min_count(config), lang, max_rows, alerts_days)
     doc, pdf = fit_document(build_document(run, keys), lang, max_rows)
     pdf_path = path / PDF_NAME
-    pdf_path.write_bytes(bytes(pdf.output()))
-    close_fonts(pdf)
+    pdf_path.write_bytes(pdf_bytes(pdf))
     html_path = write_html(doc, lang, path / HTML_NAME)
     return [pdf_path, html_path]

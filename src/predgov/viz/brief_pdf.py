@@ -16,7 +16,6 @@ import datetime as dt
 import io
 import os
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # fpdf2 is imported when a PDF is made, so `import predgov.viz` needs none
@@ -241,10 +240,17 @@ def layout_pdf(doc: Document, lang: str) -> FPDF:
     return pdf
 
 
+def pdf_bytes(pdf: FPDF) -> bytes:
+    """The laid-out PDF's bytes (this subsets the CJK font), then the font files fpdf2 kept
+    open (fontTools reads them lazily) are closed instead of being left to the garbage
+    collector (a ResourceWarning at some unrelated later moment)."""
+    data = bytes(pdf.output())
+    close_fonts(pdf)
+    return data
+
+
 def close_fonts(pdf: FPDF) -> None:
-    """Close the font files fpdf2 keeps open (fontTools reads them lazily, until the bytes are
-    written), instead of leaving them to the garbage collector (a ResourceWarning at some
-    unrelated later moment)."""
+    """Close the font files fpdf2 keeps open, e.g. of a layout that is dropped unwritten."""
     for font in getattr(pdf, "fonts", {}).values():
         ttfont = getattr(font, "ttfont", None)
         if ttfont is not None:
@@ -266,14 +272,4 @@ def render_pdf(doc: Document, lang: str) -> tuple[bytes, int]:
     (b'%PDF-', 1)
     """
     pdf = layout_pdf(doc, lang)
-    data = bytes(pdf.output())
-    close_fonts(pdf)
-    return data, pdf.pages_count
-
-
-def write_pdf(doc: Document, lang: str, path: str | os.PathLike[str]) -> tuple[Path, int]:
-    """Write the PDF to ``path``; return the path and the number of pages."""
-    data, pages = render_pdf(doc, lang)
-    target = Path(path)
-    target.write_bytes(data)
-    return target, pages
+    return pdf_bytes(pdf), pdf.pages_count
