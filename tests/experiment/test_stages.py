@@ -82,13 +82,19 @@ def test_blocked_stages_give_the_one_process_results(tmp_path):
         assert int(a["alarm"].sum()) > 0
         np.testing.assert_array_equal(a["alarm"].values, b["alarm"].values)
         np.testing.assert_allclose(a["score"].values, b["score"].values, rtol=1e-9)
-    fixed = {"level_window": 28, "level_by": "shared", "calibrate": False}
-    f1 = run_forecast_stage(ForecastConfig(params=fixed, backtest_origins=0), cube, None, viz,
-                            tmp_path / "f1")  # fmt: skip
-    f2 = run_forecast_stage(ForecastConfig(params=fixed, backtest_origins=0, block_series=2),
-                            cube, None, viz, tmp_path / "f2")  # fmt: skip
+    # the default forecaster: its level choice and recalibration are reduced across blocks
+    f1 = run_forecast_stage(ForecastConfig(backtest_origins=0), cube, None, viz, tmp_path / "f1")
+    f2 = run_forecast_stage(ForecastConfig(backtest_origins=0, block_series=2), cube, None, viz,
+                            tmp_path / "f2")  # fmt: skip
     with xr.open_dataset(f1["forecast"]) as a, xr.open_dataset(f2["forecast"]) as b:
         np.testing.assert_allclose(a["mean"].values, b["mean"].values, rtol=1e-9)
+        np.testing.assert_array_equal(a["quantiles"].values, b["quantiles"].values)
+    # one dispersion group over all series cannot be cut into blocks: a config error
+    from predgov.experiment.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"forecast\.block_series.*dispersion_pool"):
+        run_forecast_stage(ForecastConfig(params={"dispersion_pool": None}, backtest_origins=0,
+                                          block_series=2), cube, None, viz, tmp_path / "f3")
 
 
 @pytest.mark.parametrize(("section", "key", "value", "match"), [

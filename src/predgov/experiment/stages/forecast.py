@@ -51,20 +51,19 @@ def _forecast_blocked(cfg: ForecastConfig, counts: xr.DataArray, horizon: int,
     """The forecast over blocks of whole categories (``forecast.block_series``/``backend``);
     a model that pools over all series in a way blocks cannot reduce is a config error."""
     from predgov.forecast import make_forecaster
-    from predgov.forecast.distributed import forecast_blocked
+    from predgov.forecast.distributed import forecast_blocked, global_pooling
     from predgov.parallel import DEFAULT_BLOCK_SERIES
 
-    try:
-        return forecast_blocked(
-            make_forecaster(cfg.model, **cfg.params), counts, horizon, train_reg, future_reg,
-            block_series=cfg.block_series or DEFAULT_BLOCK_SERIES, backend=cfg.backend,
-            scheduler=cfg.scheduler, n_workers=cfg.n_workers,
-        )  # fmt: skip
-    except ValueError as err:
-        if "pools over all series" not in str(err):
-            raise
-        raise ConfigError(f"invalid config value at 'forecast.block_series': "
-                          f"{str(err).splitlines()[0]}") from None  # fmt: skip
+    model = make_forecaster(cfg.model, **cfg.params)
+    reasons = global_pooling(model, counts)
+    if reasons:
+        raise ConfigError(f"invalid config value at 'forecast.block_series': {cfg.model} pools "
+                          f"over series of different blocks ({'; '.join(reasons)}); run it in "
+                          "one process (forecast.block_series=null, backend=serial)")  # fmt: skip
+    return forecast_blocked(model, counts, horizon, train_reg, future_reg,
+                            block_series=cfg.block_series or DEFAULT_BLOCK_SERIES,
+                            backend=cfg.backend, scheduler=cfg.scheduler,
+                            n_workers=cfg.n_workers)  # fmt: skip
 
 
 def run_forecast_stage(
