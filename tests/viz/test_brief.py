@@ -431,3 +431,19 @@ def test_pdf_and_html_leave_no_font_file_open():
     assert data.startswith(b"%PDF-") and css.startswith("@font-face")
     leaks = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
     assert not [m for m in leaks if "NotoSansCJK" in m], leaks
+
+
+def test_target_notes_are_chinese_in_the_chinese_text(run_dir, document):
+    """The target stage writes its attrs in English; the brief's Chinese text translates the
+    system-generated ones (efficacy, where the expected calls come from) and keeps the user's
+    own efficacy source as given."""
+    with xr.open_dataset(run_dir / "target" / "treatment_list.nc") as ds:
+        attrs = dict(ds.attrs)
+    target = next(s for s in document.sections if s.key == "target")
+    zh = target.notes[0].zh
+    assert attrs["efficacy"] == "0.3 for every unit"
+    assert "各单位均为 0.3" in zh and "for every unit" not in zh
+    assert "assumption for the test" in zh
+    assert attrs["expected_from"] not in zh
+    assert zh.count("预测（模型 ") + zh.count("历史来电") == 1, zh
+    assert attrs["expected_from"] in target.notes[0].en

@@ -530,6 +530,42 @@ def warn_section(run: Run, date: str) -> Section | Bi:
 # --------------------------------------------------------------------------- target
 
 
+def _expected_from_zh(text: str) -> str:
+    """Chinese wording of the target stage's ``expected_from`` attribute (written in English by
+    :func:`predgov.target.treatment_list`); unknown text is returned as it is.
+
+    Examples
+    --------
+    >>> _expected_from_zh("forecast nb_glm (fit origin 2024-12-31T00:00:00)")
+    '预测（模型 nb_glm，拟合截至 2024-12-31）'
+    >>> _expected_from_zh("history, raw (persistence: next season as the last)")
+    '历史来电（未收缩：下一季按上一季）'
+    """
+    m = re.fullmatch(r"forecast (.+) \(fit origin ([0-9-]{10})[^)]*\)", text)
+    if m:
+        return f"预测（模型 {m.group(1)}，拟合截至 {m.group(2)}）"
+    if text.startswith("history, empirical-Bayes"):
+        return "历史来电，经验贝叶斯收缩（伽马-泊松，矩估计）"
+    if text.startswith("history, raw"):
+        return "历史来电（未收缩：下一季按上一季）"
+    return text
+
+
+def _efficacy_zh(text: str) -> str:
+    """Chinese wording of the target stage's ``efficacy`` attribute.
+
+    Examples
+    --------
+    >>> _efficacy_zh("0.3 for every unit"), _efficacy_zh("per unit, 0.2..0.4")
+    ('各单位均为 0.3', '按单位 0.2..0.4')
+    """
+    m = re.fullmatch(r"(\S+) for every unit", text)
+    if m:
+        return f"各单位均为 {m.group(1)}"
+    m = re.fullmatch(r"per unit, (\S+)", text)
+    return f"按单位 {m.group(1)}" if m else text
+
+
 def target_section(run: Run, date: str) -> Section | Bi:
     """The off-season treatment list: top units, expected calls averted, cost."""
     path = run.file("target/treatment_table.csv")
@@ -550,6 +586,8 @@ def target_section(run: Run, date: str) -> Section | Bi:
     hidden = complementary_mask(table[counts].astype(float), m, lines="columns")
     csv_hidden = table["suppressed"].str.split(";")
     cost_units = str(attrs.get("cost_units", ""))
+    # the config's default label is English; a user's own units (CNY, 元) print as given
+    units_zh = "成本单位" if cost_units == "cost units" else cost_units
     sec = Section("target", Bi("淡季治理清单（冬病夏治）", "Off-season treatment list"))
     category = run.category(str(attrs.get("category", "")))
     window = str(attrs.get("target_window", ""))
@@ -562,9 +600,9 @@ def target_section(run: Run, date: str) -> Section | Bi:
     averted_text = WITHHELD if funded_hidden and n_in == 1 else count_text(averted, m)
     if budget is not None and math.isfinite(float(budget)):
         sec.paragraphs.append(Bi(
-            f"类别 {category.zh}，目标时段 {window}：预算 {fmt_int(float(budget))} {cost_units} "
+            f"类别 {category.zh}，目标时段 {window}：预算 {fmt_int(float(budget))} {units_zh} "
             f"可覆盖 {len(table)} 个单位中的前 {n_in} 个（花费 {fmt_int(total_cost)} "
-            f"{cost_units}），预计减少约 {averted_text} 件来电。",
+            f"{units_zh}），预计减少约 {averted_text} 件来电。",
             f"Category {category.en}, target window {window}: a budget of "
             f"{fmt_int(float(budget))} {cost_units} funds the first {n_in} of {len(table)} "
             f"units (cost {fmt_int(total_cost)} {cost_units}), expected to avert about "
@@ -573,8 +611,8 @@ def target_section(run: Run, date: str) -> Section | Bi:
     eff_source = str(attrs.get("efficacy_source", ""))
     if eff_source:
         sec.notes.append(Bi(
-            f"假定效果 {attrs.get('efficacy', '')}（来源：{eff_source}）；"
-            f"预期来电依据：{attrs.get('expected_from', '')}。",
+            f"假定效果 {_efficacy_zh(str(attrs.get('efficacy', '')))}（来源：{eff_source}）；"
+            f"预期来电依据：{_expected_from_zh(str(attrs.get('expected_from', '')))}。",
             f"Assumed efficacy {attrs.get('efficacy', '')} (source: {eff_source}); expected "
             f"calls from: {attrs.get('expected_from', '')}.",
         ))  # fmt: skip
@@ -590,7 +628,7 @@ def target_section(run: Run, date: str) -> Section | Bi:
 
     header = [Bi("序", "#"), Bi("单位", "Unit"), Bi("上季来电", "Last season"),
               Bi("预期来电", "Expected"), Bi("可减少（区间）", "Averted (band)"),
-              Bi(f"成本 {cost_units}", f"Cost {cost_units}"),
+              Bi(f"成本 {units_zh}", f"Cost {cost_units}"),
               Bi("累计成本", "Cumulative"), Bi("预算内", "In budget")]
     rows: list[list[str | Bi]] = []
     for i in range(min(run.max_rows, len(table))):
