@@ -403,7 +403,7 @@ def test_same_run_same_bytes(run_dir, tmp_path):
 def test_flushing_cost_is_described_per_household():
     """PipeFlushing targets estates but is paid per household (its docstring): the brief must
     not say "per estate"."""
-    from predgov.viz.brief_content import _interventions
+    from predgov.viz.brief_content.sim import _interventions
 
     spec = {"flushing": {"kind": "PipeFlushing", "unit": "estate", "unit_cost": 200.0,
                          "start": "2025-09-01", "end": "2025-10-31"},
