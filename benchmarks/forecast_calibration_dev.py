@@ -18,8 +18,11 @@ fell back to TSB or a flat mean have no NB and are left out of it; ``nb_share`` 
 cells remain). A count's interval is a set of whole numbers and cannot hold exactly 80 %: on a
 series with 94 % zero days every interval containing 0 holds at least 0.94, so its coverage is
 to be read against its mass (the randomised-PIT view of Czado, Gneiting & Held 2009,
-Biometrics 65), not against 0.80. ``covNN`` keeps its meaning (share of observed counts with
-``lo <= y <= hi``) and is what the targets judge.
+Biometrics 65), not against 0.80. ``pit80`` / ``pit95`` are that view itself: the expected
+share of the randomised PIT inside the central band
+(:func:`predgov.forecast.metrics.pit_coverage`), exactly the level for a calibrated forecaster
+whatever the discreteness. ``covNN`` keeps its meaning (share of observed
+counts with ``lo <= y <= hi``) and is what the targets judge.
 
 ``--params '{"calibrate": false}'`` passes constructor parameters to the default model.
 
@@ -44,7 +47,7 @@ import xarray as xr
 from predgov.data.synthetic_family import FAMILY, generate
 from predgov.forecast import make_forecaster
 from predgov.forecast.backtest import backtest
-from predgov.forecast.metrics import interval_bounds, point_forecast
+from predgov.forecast.metrics import interval_bounds, pit_coverage, point_forecast
 from predgov.forecast.nbglm import NBGLM
 from predgov.stats.nb import nb_cdf
 
@@ -121,12 +124,15 @@ class _MassRecorder(NBGLM):
             lo, hi = np.ceil(lo.values - 1e-9), np.floor(hi.values + 1e-9)
             mass = nb_cdf(hi, mean, size) - np.where(lo > 0, nb_cdf(lo - 1, mean, size), 0.0)
             out[f"mass{round(level * 100)}"] = (dist["mean"].dims, np.where(nb, mass, np.nan))
+        out["nb_mean"] = (dist["mean"].dims, np.where(nb, mean, np.nan))
+        out["nb_size"] = (dist["mean"].dims, np.where(nb, size, np.nan))
         _MASSES[str(fc.attrs["fit_origin"])] = out
         return fc
 
 
 def _mean_mass(errors: xr.Dataset) -> dict[str, float]:
-    """Mean recorded mass over the scored cells (observed actuals) of the backtest ``errors``."""
+    """Mean recorded mass over the scored cells (observed actuals) of the backtest ``errors``,
+    and the randomised-PIT coverage (``pit80``, ``pit95``) over the same cells."""
     sums: dict[str, list[float]] = {}
     n_nb = n_all = 0
     for o in errors["origin"].values:
@@ -137,10 +143,15 @@ def _mean_mass(errors: xr.Dataset) -> dict[str, float]:
         rec = rec.rename(time="lead").assign_coords(lead=act["lead"].values)
         rec = rec.transpose(*act.dims)
         seen = act.notnull().values
-        for name in rec.data_vars:
+        for name in ("mass50", "mass80", "mass95"):
             m = rec[name].values
             ok = seen & np.isfinite(m)
             sums.setdefault(name, []).extend(m[ok].tolist())
+        ok = seen & np.isfinite(rec["nb_mean"].values)
+        y = np.round(act.values[ok])
+        for level in (0.8, 0.95):
+            pit = pit_coverage(y, rec["nb_mean"].values[ok], rec["nb_size"].values[ok], level)
+            sums.setdefault(f"pit{round(level * 100)}", []).extend(pit.tolist())
         n_nb += int((seen & np.isfinite(rec["mass80"].values)).sum())
         n_all += int(seen.sum())
     out = {k: float(np.mean(v)) if v else math.nan for k, v in sums.items()}
@@ -167,8 +178,8 @@ def score(counts: xr.DataArray, reg: Any, n_origins: int, params: dict[str, Any]
            "mase_med": float(med.mean(["origin", "lead"]).mean()), "n": n}  # fmt: skip
     if record:
         mass = _mean_mass(e)
-        out.update({k: mass.get(k, math.nan) for k in ("mass50", "mass80", "mass95",
-                                                        "nb_share")})  # fmt: skip
+        out.update({k: mass.get(k, math.nan) for k in ("mass50", "mass80", "mass95", "pit80",
+                                                        "pit95", "nb_share")})  # fmt: skip
     return out
 
 
@@ -206,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         vals = [r[lv] for r in fam if math.isfinite(r[lv])]
         out[f"{lv}_min"] = min(vals) if vals else math.nan
         out[f"{lv}_max"] = max(vals) if vals else math.nan
-    for lv in ("cov80", "cov95", "mass80", "mass95"):
+    for lv in ("cov80", "cov95", "mass80", "mass95", "pit80", "pit95"):
         rr = [rows[n] for n in real if math.isfinite(rows[n].get(lv, math.nan))]
         n_tot = sum(r["n"] for r in rr)
         out[f"{lv}_real_pooled"] = (sum(r[lv] * r["n"] for r in rr) / n_tot) if n_tot else math.nan
