@@ -504,3 +504,23 @@ def test_daytype_deviation_follows_faster_with_its_own_span():
     assert err(fixed) < 0.95 * err(slow)  # measured 23.5 vs 25.9
     with pytest.raises(ValueError, match="daytype_window"):
         NBGLM(daytype_window="fast").fit(da)
+
+
+def test_structured_information_leaves_the_forecast_unchanged(festival_city, monkeypatch):
+    """The GLM's X'WX from the design's structure (indicators, festival windows, Fourier runs:
+    ``Design(structured=True)``) changes only the rounding of the float32 information, not the
+    fixed point: the forecast equals the one with the plain column-pair product."""
+    import predgov.forecast.nbglm as nbglm_mod
+    from predgov.stats.glm import Design
+
+    train, _, _, cal = festival_city
+    reg = cal.sel(time=train["time"])
+    structured = NBGLM().fit(train, reg)
+    assert Design(structured._design(structured.train_time_, None), structured=True).plan()
+    fc = structured.predict(90, cal)
+    monkeypatch.setattr(nbglm_mod, "Design", lambda D, structured=False: Design(D))
+    plain = NBGLM().fit(train, reg)
+    ref = plain.predict(90, cal)
+    np.testing.assert_allclose(structured.coef_, plain.coef_, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(fc["mean"].values, ref["mean"].values, rtol=1e-6)
+    np.testing.assert_array_equal(fc["quantiles"].values, ref["quantiles"].values)

@@ -145,3 +145,90 @@ def test_property_penalised_score_vanishes_at_the_solution(seed, n, p, nb):
     a = 0.0 if nb is None else nb
     score = X.T @ ((Y - fit.mean) / (1 + a * fit.mean)) - (lam * fit.coef).T
     assert np.abs(score).max() < 1e-5 * max(1.0, Y.sum())
+
+
+def structured_design(n: int = 1100, seed: int = 0, ones: bool = True) -> np.ndarray:
+    """A forecaster-like design: intercept, trend, weekly (3) and yearly (10) Fourier runs,
+    disjoint festival windows, sparse and dense indicators, a continuous regressor, a column
+    that is zero, and a unit-modulus pair that is no harmonic run."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n, dtype=float)
+    cols = [np.ones(n)] if ones else []
+    cols.append(t / 365.25)
+    for period, K in ((7.0, 3), (365.25, 10)):
+        for k in range(1, K + 1):
+            cols += [np.cos(2 * np.pi * k * t / period), np.sin(2 * np.pi * k * t / period)]
+    for start in (30, 60, 395, 425):  # windows of 20 days
+        cols.append(((t >= start) & (t < start + 20)).astype(float))
+    cols.append((rng.random(n) < 0.03).astype(float))  # holidays
+    cols.append(((t % 365) < 150).astype(float))  # a season, 41 % of the days
+    cols.append(((t % 365) < 250).astype(float))  # dense indicator
+    cols.append(rng.normal(size=n))  # weather
+    cols.append(np.zeros(n))
+    phase = 2 * np.pi * t / 30.0 + rng.uniform(0, 1, n)  # unit modulus, not harmonics
+    cols += [np.cos(phase), np.sin(phase), np.cos(2.1 * phase), np.sin(2.1 * phase)]
+    return np.column_stack(cols)
+
+
+@pytest.mark.parametrize("ones", [True, False])
+def test_structured_information_equals_the_plain_product(ones):
+    """X'WX from the design's structure (Fourier identities, indicator supports, the column of
+    ones) equals the plain column-pair product: to rounding in float64, to float32 accuracy in
+    single precision; and it does less work."""
+    X = structured_design(ones=ones)
+    rng = np.random.default_rng(1)
+    W = rng.uniform(0.0, 50.0, (X.shape[0], 7))
+    W[rng.random(W.shape) < 0.1] = 0.0
+    plain, fast = Design(X), Design(X, structured=True)
+    plan = fast.plan()
+    assert plan is not None and plan.cost < 0.5 * X.shape[0] * plain.iu[0].size
+    ref = plain.information(W)
+    scale = np.abs(ref).max()
+    np.testing.assert_allclose(fast.information(W), ref, rtol=0, atol=1e-12 * scale)
+    np.testing.assert_allclose(fast.information(W, single=True), ref, rtol=0, atol=1e-5 * scale)
+    # brute force for one series
+    np.testing.assert_allclose(ref[3], X.T @ (W[:, 3, None] * X), rtol=1e-12, atol=1e-9)
+    # the pseudo-Fourier columns (last four) are no run: products summed directly
+    from predgov.stats.glm import _fourier_runs
+
+    runs = _fourier_runs(X)
+    assert [len(r) for r in runs] == [3, 10]
+
+
+def test_structured_design_fits_like_the_plain_one():
+    X = structured_design(n=800)[:, :30]  # intercept .. first windows
+    rng = np.random.default_rng(2)
+    beta = np.r_[2.0, 0.1, rng.normal(0, 0.2, X.shape[1] - 2)]
+    Y = rng.poisson(np.exp(X @ beta)[:, None] * rng.uniform(0.5, 2.0, 4)).astype(float)
+    lam = np.r_[0.0, np.ones(X.shape[1] - 1)]
+    kw = dict(alpha="moments", penalty=lam, tol=1e-10, max_iter=100, single_precision=True)
+    a = irls(Design(X), Y, **kw)
+    b = irls(Design(X, structured=True), Y, **kw)
+    assert a.converged.all() and b.converged.all()
+    np.testing.assert_allclose(b.coef, a.coef, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(b.alpha, a.alpha, rtol=1e-8)
+
+
+def test_separated_indicator_is_held_at_the_linear_predictor_bound():
+    """Counts all zero on an indicator's periods (heating complaints in summer) drive its
+    coefficient to minus infinity: the clipped linear predictor (working-residual pull-back)
+    keeps the fit finite, the zero periods' means at exp(lower bound), the rest as without the
+    indicator; with and without the structured design, NB dispersion by moments."""
+    rng = np.random.default_rng(4)
+    n = 1000
+    t = np.arange(n)
+    summer = ((t % 100) < 30).astype(float)
+    X = np.column_stack([np.ones(n), summer, np.cos(2 * np.pi * t / 7), np.sin(2 * np.pi * t / 7),
+                         np.cos(4 * np.pi * t / 7), np.sin(4 * np.pi * t / 7)])  # fmt: skip
+    mu = np.exp(1.5 + 0.3 * X[:, 2])
+    Y = rng.negative_binomial(5.0, 5.0 / (5.0 + mu[:, None]), (n, 3)).astype(float)
+    Y[summer > 0] = 0.0
+    assert Design(X, structured=True).plan() is not None
+    for design in (Design(X), Design(X, structured=True)):
+        fit = irls(design, Y, alpha="moments", max_iter=60, tol=1e-8, eta_bounds=(-8.0, 8.0))
+        assert np.isfinite(fit.coef).all() and np.isfinite(fit.alpha).all()
+        assert (fit.coef[:, 1] < -5).all()
+        np.testing.assert_allclose(fit.mean[summer > 0], np.exp(-8.0), rtol=1e-6)
+        rest = summer == 0
+        ref = irls(X[rest][:, [0, 2, 3, 4, 5]], Y[rest], alpha="moments", max_iter=60, tol=1e-10)
+        np.testing.assert_allclose(fit.coef[:, [0, 2, 3, 4, 5]], ref.coef, atol=1e-4)

@@ -138,3 +138,116 @@ def test_alpha_ml_matches_statsmodels_negative_binomial():
     assert alpha_ml(y, np.full(y.size, y.mean()))[0] == pytest.approx(res.params[1], rel=1e-4)
     # Under-dispersed counts: the likelihood is largest at the Poisson limit.
     assert alpha_ml(np.tile([3.0, 4.0, 5.0], 50), 4.0)[0] == 0.0
+
+
+def _exact_cdf_pmf(k: int, mu: float, size: float) -> tuple[float, float]:
+    """P(Y <= k), P(Y = k) summed term by term in 60-digit decimals (a reference that, unlike
+    scipy's pmf for sizes of 1e6 and more, keeps full precision)."""
+    from decimal import Decimal, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec = 60
+        m = Decimal(float(mu))
+        if np.isinf(size) or size >= POISSON_SIZE:
+            term = (-m).exp()
+            ratio = [m / j for j in range(1, k + 1)]
+        else:
+            r = Decimal(float(size))
+            term = (r * (r / (r + m)).ln()).exp()
+            ratio = [(r + j - 1) / j * (m / (r + m)) for j in range(1, k + 1)]
+        total = term
+        for f in ratio:
+            term *= f
+            total += term
+        return float(total), float(term)
+
+
+def test_summed_cdf_and_pmf_match_scipy_on_random_parameters():
+    """nb_cdf / nb_cdf_pmf (the pmf recursion for small whole counts, special functions
+    elsewhere) against scipy.stats on random cells, with the edges: means near 0 and 0,
+    Poisson sizes (inf, >= POISSON_SIZE, 0), the smallest size, counts at, beyond and far
+    beyond SUM_MAX_COUNT, and means whose P(Y = 0) underflows."""
+    from predgov.stats.nb import SUM_MAX_COUNT, nb_cdf_pmf
+
+    rng = np.random.default_rng(11)
+    n = 4000
+    mu = np.exp(rng.uniform(np.log(1e-6), np.log(2000.0), n))
+    size = np.exp(rng.uniform(np.log(MIN_SIZE), np.log(1e4), n))
+    size[rng.random(n) < 0.15] = np.inf
+    k = np.floor(rng.uniform(0, 1, n) ** 2 * 3 * SUM_MAX_COUNT)
+    edges = [(0.0, 1e-12, 2.0), (3.0, 0.0, 5.0), (0.0, 0.0, np.inf), (40.0, 35.0, POISSON_SIZE),
+             (2.0, 3.0, 0.0), (float(SUM_MAX_COUNT), 120.0, 3.0), (SUM_MAX_COUNT + 1.0, 120.0, 3.0),
+             (5000.0, 4800.0, np.inf), (100.0, 900.0, np.inf), (100.0, 2e4, 50.0),
+             (0.0, 1e-3, MIN_SIZE), (10.0, 1e3, MIN_SIZE)]  # fmt: skip
+    k = np.r_[k, [e[0] for e in edges]]
+    mu = np.r_[mu, [e[1] for e in edges]]
+    size = np.r_[size, [e[2] for e in edges]]
+    pois = is_poisson(size)
+    rr = np.where(pois, 1.0, size)
+    want_cdf = np.where(pois, stats.poisson.cdf(k, mu), stats.nbinom.cdf(k, rr, rr / (rr + mu)))
+    want_pmf = np.where(pois, stats.poisson.pmf(k, mu), stats.nbinom.pmf(k, rr, rr / (rr + mu)))
+    cdf, pmf = nb_cdf_pmf(k, mu, size)
+    # scipy's own pmf loses up to ~4e-6 (relative) in the far tails of tiny means: a 60-digit
+    # reference holds the summed path to 1e-12 on a sample of the cells
+    np.testing.assert_allclose(cdf, want_cdf, rtol=1e-9, atol=1e-300)
+    np.testing.assert_allclose(pmf, want_pmf, rtol=1e-5, atol=1e-300)
+    for i in rng.choice(k.size, 60, replace=False):
+        ref_cdf, ref_pmf = _exact_cdf_pmf(int(k[i]), mu[i], size[i])
+        assert cdf[i] == pytest.approx(ref_cdf, rel=1e-12, abs=1e-300)
+        if k[i] <= SUM_MAX_COUNT:  # beyond: nb_pmf's gammaln, ~1e-11 on sizes of thousands
+            assert pmf[i] == pytest.approx(ref_pmf, rel=1e-12, abs=1e-300)
+    np.testing.assert_array_equal(nb_cdf(k, mu, size), cdf)
+    # broadcasting and shape, as nb_cdf before
+    c2 = nb_cdf(np.arange(6.0)[:, None], np.array([[0.5, 4.0, 30.0]]), 2.0)
+    assert c2.shape == (6, 3)
+    np.testing.assert_allclose(c2, stats.nbinom.cdf(np.arange(6)[:, None], 2.0,
+                                                    2.0 / (2.0 + np.array([[0.5, 4.0, 30.0]]))),
+                               rtol=1e-12)  # fmt: skip
+
+
+@pytest.mark.parametrize("k, mu, size", [
+    (37, 7.5e-5, 8.5e6), (9, 2e-6, 9.4e6), (5, 40.3, 9.3e6), (8, 303.0, 7.2e6), (0, 2.4, 9.3e6),
+    (20, 14.0, 1e5), (126, 110.0, 8846.3), (4, 6.9, 8846.3), (60, 500.0, np.inf),
+    (128, 100.0, MIN_SIZE), (0, 1e-9, 3.0), (3, 600.0, np.inf),
+])  # fmt: skip
+def test_summed_cdf_and_pmf_to_full_precision(k, mu, size):
+    """Huge sizes (near the Poisson limit, where scipy's pmf loses digits) and busy cells:
+    within a few roundings of a 60-digit reference."""
+    from predgov.stats.nb import nb_cdf_pmf
+
+    want_cdf, want_pmf = _exact_cdf_pmf(k, mu, size)
+    cdf, pmf = nb_cdf_pmf(float(k), mu, size)
+    assert cdf == pytest.approx(want_cdf, rel=1e-12, abs=1e-300)
+    assert pmf == pytest.approx(want_pmf, rel=1e-12, abs=1e-300)
+
+
+def test_summed_cdf_keeps_the_special_functions_outside_whole_counts():
+    """Non-integer, negative and NaN inputs go through betainc / gammaincc as before."""
+    from scipy import special
+
+    k = np.array([2.5, -1.0, 3.0, 3.0, np.nan])
+    mu = np.array([4.0, 4.0, np.nan, 4.0, 4.0])
+    r = np.array([2.0, 2.0, 2.0, np.nan, 2.0])
+    got = nb_cdf(k, mu, r)
+    want = special.betainc(2.0, k + 1.0, 2.0 / (2.0 + mu))
+    want[3] = special.gammaincc(4.0, 4.0)  # NaN size: the Poisson limit (is_poisson)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got[~np.isnan(want)], want[~np.isnan(want)], rtol=1e-14)
+
+
+def test_nb_alpha_clean_sums_equal_the_general_path():
+    """The solver's clean-input path gives nb_alpha's numbers bit for bit, and flags
+    non-finite means for the general path."""
+    from predgov.stats.nb import _nb_alpha_sums
+
+    rng = np.random.default_rng(5)
+    mu = rng.uniform(0.1, 50.0, (300, 4))
+    y = rng.poisson(mu).astype(float)
+    w = (rng.random(y.shape) > 0.2).astype(float)
+    y0 = np.where(w > 0, y, 0.0)
+    got, ok = _nb_alpha_sums(y0, mu, w, (w > 0).sum(axis=0), 3)
+    assert ok.all()
+    np.testing.assert_array_equal(got, nb_alpha(np.where(w > 0, y, np.nan), mu, n_params=3))
+    mu[0, 1] = np.inf
+    assert _nb_alpha_sums(y0, mu, w, (w > 0).sum(axis=0), 3)[1].tolist() == [True, False, True,
+                                                                            True]  # fmt: skip

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from predgov.stats.nb import MAX_DISPERSION, moment_alpha, nb_cdf, nb_pmf, size_from_alpha
+from predgov.stats.nb import MAX_DISPERSION, moment_alpha, nb_cdf_pmf, size_from_alpha
 
 #: Origins of the rolling-origin forecasts: at most this many (the most recent periods).
 _OOS_ORIGINS = 365
@@ -366,6 +366,6 @@ def _nb_cdf_pair(
     ``y``, ``mean`` and ``alpha`` are ``(time, series)`` (``alpha`` may be per series).
     """
     r = np.broadcast_to(size_from_alpha(alpha, np.inf), mean.shape)
-    hi = nb_cdf(y, mean, r)
-    lo = np.clip(hi - nb_pmf(y, mean, r), 0.0, 1.0)
+    hi, pmf = nb_cdf_pmf(y, mean, r)
+    lo = np.clip(hi - pmf, 0.0, 1.0)
     return hi, np.where(y > 0, lo, 0.0)
