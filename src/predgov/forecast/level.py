@@ -450,6 +450,10 @@ class LocalLevelMixin:
         period for working days (0) and rest days (1); equal for ``mode="shared"``.
         """
         step = max(int(self.chunk_size), 1)
+        # Series without yearly terms leave their season to the level: its prior adapts.
+        short = ~np.asarray(getattr(self, "use_yearly_", np.ones(values.shape[1], dtype=bool)))
+        short |= getattr(self, "n_yearly_", 1) == 0
+        short &= bool(getattr(self, "level_adaptive_prior", False))
         # One block (the usual cube of a city): its means, weighted sums and level paths are
         # kept between the passes of one fit (scoring, dispersion, PITs) instead of redone.
         cache = getattr(self, "_chunk_cache", None)
@@ -468,16 +472,18 @@ class LocalLevelMixin:
             var0 = np.where(m, mu + alpha[None, sl] * mu * mu, 0.0)
 
             memo: dict = {}  # the weighted sums of this block, by span
+            adaptive = short[sl]
 
             def path_of(span: int, mode: str = "shared", y0=y0, mu0=mu0, var0=var0,
-                        memo=memo, also: Any = ()) -> np.ndarray:  # fmt: skip
+                        memo=memo, also: Any = (), adaptive=adaptive) -> np.ndarray:  # fmt: skip
                 # ``also``: spans whose weighted sums to compute in the same pass
                 _fill_sums(y0, mu0, var0, (span, *also), memo)
                 if span <= 0:
                     return np.ones((2, *mu0.shape))
                 def shared(s: int, p: float) -> np.ndarray:  # (2, T, S), kept in ``memo``
                     if ("path", s, p) not in memo:
-                        memo["path", s, p] = _level_paths(y0, mu0, var0, s, p, None, memo)
+                        memo["path", s, p] = _level_paths(y0, mu0, var0, s, p, None, memo,
+                                                          adaptive)  # fmt: skip
                     return memo["path", s, p]
 
                 if mode == "shared":
@@ -487,7 +493,8 @@ class LocalLevelMixin:
                 dev = _mode_span(mode, span)
                 p_dev = getattr(self, "daytype_prior_scale", None)
                 p_dev = prior if p_dev is None else float(p_dev) ** 2
-                typed = _level_paths(y0, mu0, var0, dev, p_dev, self.train_class_, memo)
+                typed = _level_paths(y0, mu0, var0, dev, p_dev, self.train_class_, memo,
+                                     adaptive)  # fmt: skip
                 if not (dev == span and p_dev == prior):
                     # the shared level at ``span`` times each day type's deviation at ``dev``
                     typed /= shared(dev, p_dev)[0]

@@ -114,6 +114,7 @@ def _fill_sums(y0: np.ndarray, mu0: np.ndarray, var0: np.ndarray, spans: Any,
 def _level_paths(
     y0: np.ndarray, mu0: np.ndarray, var0: np.ndarray, span: int, prior: float,
     cls: np.ndarray | None = None, memo: dict | None = None,
+    adaptive: bool | np.ndarray = False,
 ) -> np.ndarray:  # fmt: skip
     """Levels (multipliers of the GLM mean) known at the end of every period, for working days
     (0) and rest days (1): shape ``(2,) + y0.shape``.
@@ -125,14 +126,20 @@ def _level_paths(
     type's level is the shared one times the type's own deviation: the log ratio of its sums
     (over its own days only, same span) minus the shared log ratio, shrunk towards 0 by its
     sampling variance against the same prior. ``y0``, ``mu0``, ``var0`` are zero where a
-    count is missing; ``memo`` (a dict) keeps the sums between calls on the same data.
+    count is missing; ``memo`` (a dict) keeps the sums between calls on the same data. Where
+    ``adaptive`` (True, or a boolean per series) the shared level's prior variance is the
+    series' own, at least ``prior`` (:func:`_adaptive_prior`).
     """
     memo = {} if memo is None else memo
     lam = _span_lam(span)
     if (span, "all") not in memo:
         memo[span, "all"] = _ew_sums(y0, mu0, var0, lam)
     log_all, v_all = _log_ratio(memo[span, "all"])
-    shared = np.exp(_finite(prior / (prior + v_all) * log_all))
+    p_all = prior
+    if np.any(adaptive):
+        seen = np.cumsum(mu0 > 0, axis=0) >= span  # from the span's first observed periods
+        p_all = np.where(adaptive, _adaptive_prior(log_all, v_all, prior, seen), prior)
+    shared = np.exp(_finite(p_all / (p_all + v_all) * log_all))
     if cls is None:
         return np.broadcast_to(shared, (2, *shared.shape))
     if (span, "rest") not in memo:
@@ -147,6 +154,31 @@ def _level_paths(
         log_c, v_c = _log_ratio(sums)
         out[c] = shared * np.exp(_finite(prior / (prior + v_c) * (log_c - log_all)))
     return out
+
+
+def _adaptive_prior(log_ratio: np.ndarray, v: np.ndarray, prior: float,
+                    use: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Empirical-Bayes prior variance of the log level, per series: the mean over the periods
+    ``use`` (``(time, series)``, boolean) of ``log_ratio**2 - v`` (the raw log level's square
+    less its sampling variance: how far the level actually wanders from the GLM mean), at
+    least ``prior`` (also where no period is used).
+
+    A series too short for yearly terms leaves the whole seasonal movement to the level, which
+    a fixed prior sd (0.1) holds back; a long series' GLM follows its season and keeps the
+    floor.
+
+    Examples
+    --------
+    >>> lr = np.array([[0.0, 0.9], [0.0, 0.5], [0.0, -0.5], [0.0, 0.5], [0.0, -0.5]])
+    >>> use = np.array([[False] * 2] + [[True] * 2] * 4)
+    >>> _adaptive_prior(lr, np.full((5, 2), 0.05), 0.01, use).round(3).tolist()
+    [0.01, 0.2]
+    """
+    n = use.sum(axis=0)
+    total = np.where(use, log_ratio**2 - v, 0.0).sum(axis=0)
+    with np.errstate(all="ignore"):
+        excess = np.where(n > 0, total / n, prior)
+    return np.maximum(np.nan_to_num(excess, nan=prior), prior)
 
 
 def _level_at(paths: np.ndarray, cls: np.ndarray, lo: int, hi: int, h: int,
