@@ -57,3 +57,20 @@ def test_format_table_round_trips():
     entry = eval("{" + src + "}", {"np": np})
     assert list(entry) == [(2.0, 0.7, "W-MON", "nb")]
     np.testing.assert_array_equal(entry[(2.0, 0.7, "W-MON", "nb")], [[1.234, 2.0], [0.5, 3.2]])
+
+
+def test_daily_default_table_is_stored_at_its_margin():
+    """The daily default's thresholds aim at fa x FA_MARGIN["D"] (0.6): that table is stored,
+    its entries are what the construction computes, and they give the nominal rate."""
+    from predgov.warn.cusum import fa_margin
+
+    key = (2.0, fa_margin("D"), "D", "nb")
+    assert key == (2.0, 0.6, "D", "nb")
+    table = threshold_table(*key)
+    assert table is STORED_TABLES[key]
+    assert table_cell(6, 3, 2.0, 0.6, "D") == pytest.approx(table[6, 3], abs=5.1e-4)
+    mu, al = 10.0 ** LOG_MU_GRID[6], ALPHA_GRID[3]
+    fa = 365.25 / cusum_arl(mu, 1.0 / al, 2.0, table[6, 3], n_states=400)
+    assert fa == pytest.approx(0.6, rel=0.1)
+    # a lower rate than the 0.7 table: higher thresholds everywhere
+    assert (table >= STORED_TABLES[(2.0, 0.7, "D", "nb")] - 0.02).all()

@@ -225,7 +225,7 @@ def test_persistent_mean_error_is_estimated_and_raises_thresholds():
     """A series whose level wanders (slow AR(1) on the log scale, which the baseline lags
     behind) gets a larger persistent-error variance than an iid Poisson series, and its
     default CUSUM thresholds are above the independent-period ones."""
-    from predgov.warn.cusum import FA_MARGIN, nb_cusum
+    from predgov.warn.cusum import fa_margin, nb_cusum
     from predgov.warn.expected import expected_counts
 
     t = np.arange("2023-01-01", "2023-12-01", dtype="datetime64[D]")
@@ -240,7 +240,7 @@ def test_persistent_mean_error_is_estimated_and_raises_thresholds():
     p = np.nanmean(out["persist"][late], 0)
     assert p[0] > 0.1 and p[1] < 0.05 and p[0] > 4 * p[1], p
     res = nb_cusum(y, t, "D", baseline="calendar")
-    base = cusum_threshold(out["expected"], out["size"], 2.0, FA_MARGIN, "D")
+    base = cusum_threshold(out["expected"], out["size"], 2.0, fa_margin("D"), "D")
     ratio = np.nanmean(res["threshold"][late] / base[late], 0)
     assert ratio[0] > 1.2 and ratio[1] < 1.1, ratio
 

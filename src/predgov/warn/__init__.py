@@ -10,8 +10,11 @@ SD) against the calendar-aware expected counts of :mod:`predgov.warn.expected` (
 weekday, yearly, holiday / make-up workday / season / Spring Festival terms and exogenous
 regressors such as temperature, refitted weekly on the past only, pooled by category; past
 outbreaks flagged by an online feedback CUSUM are left out of the refits and the level for up
-to four weeks, two in a series' first year; longer excesses are taken as a new level; code in
-:mod:`~predgov.warn.design`, :mod:`~predgov.warn.batchfit`, :mod:`~predgov.warn.online`).
+to four weeks, two in a series' first year; longer excesses are taken as a new level; after
+the first year a second, more sensitive feedback CUSUM keeps shorter excesses out of the
+self-calibration below, so that past outbreaks do not widen the predictive distribution;
+code in :mod:`~predgov.warn.design`, :mod:`~predgov.warn.batchfit`,
+:mod:`~predgov.warn.online`).
 Pass the calendar with
 ``detect(..., city="qingdao")`` and observed weather with ``regressors=``.
 
@@ -19,7 +22,8 @@ Its thresholds have a stated meaning (issue 14): the baseline's mean and NB size
 self-calibrated on the series' own past one-step errors (its *predictive* distribution), and
 each day's CUSUM threshold is the one whose in-control average run length under that NB gives
 ``fa`` = 1 false alarm per series-year (:mod:`predgov.warn.arl`, Brook-Evans Markov chain,
-with a margin of 0.7 for errors in the estimated mean). The choice was made on the synthetic
+with a margin for errors in the estimated mean: 0.6 daily, 0.7 weekly and monthly,
+:data:`predgov.warn.cusum.FA_MARGIN`). The choice was made on the synthetic
 family of ``benchmarks/calibration.py`` (never on the real sets); what it measured there and on
 the held-out real sets is in that benchmark's output and notebook 03. ``detect(...,
 threshold=h)`` or ``h=`` still sets one fixed threshold; ``calibrate_threshold`` tunes it on a

@@ -57,7 +57,7 @@ from predgov.parallel import DEFAULT_BLOCK_SERIES, BlockTask, map_blocks, plan_b
 from predgov.warn._common import as_counts, freq_of, stack
 from predgov.warn.arl import cusum_increments, cusum_threshold, persistent_threshold
 from predgov.warn.baseline import fit_baseline
-from predgov.warn.cusum import FA_MARGIN, cusum_path, nb_cusum
+from predgov.warn.cusum import cusum_path, fa_margin, nb_cusum
 from predgov.warn.detect import prepare
 from predgov.warn.expected import CalendarModel
 
@@ -104,7 +104,7 @@ def _cusum_vectors(mu0: np.ndarray, size: np.ndarray, persist: np.ndarray | None
     mu0, size = mu0[None], size[None]
     a, c = cusum_increments(mu0, size, delta, kind)
     if cusum["fixed"] is None:
-        h = cusum_threshold(mu0, size, delta, cusum["fa"] * FA_MARGIN, freq, kind)
+        h = cusum_threshold(mu0, size, delta, cusum["fa"] * fa_margin(freq), freq, kind)
         if persist is not None:
             h = persistent_threshold(h, persist[None], delta)
     else:
@@ -176,7 +176,8 @@ def cusum_score(base: dict[str, np.ndarray], x: np.ndarray, freq: str,
     mu0, r, persist = base["expected"], base["size"], base.get("persist")
     a, c = cusum_increments(mu0, r, cusum["delta"], cusum["kind"])
     if cusum["fixed"] is None:
-        h = cusum_threshold(mu0, r, cusum["delta"], cusum["fa"] * FA_MARGIN, freq, cusum["kind"])
+        h = cusum_threshold(mu0, r, cusum["delta"], cusum["fa"] * fa_margin(freq), freq,
+                            cusum["kind"])
         if persist is not None:
             h = persistent_threshold(h, persist, cusum["delta"])
     else:
