@@ -126,6 +126,11 @@ class _MassRecorder(NBGLM):
             out[f"mass{round(level * 100)}"] = (dist["mean"].dims, np.where(nb, mass, np.nan))
         out["nb_mean"] = (dist["mean"].dims, np.where(nb, mean, np.nan))
         out["nb_size"] = (dist["mean"].dims, np.where(nb, size, np.nan))
+        # the PIT band each issued interval stands for (recalibrated levels, if any)
+        lv = dict(zip(np.round(self.levels_, 6), self.calibrated_levels_, strict=True))
+        out.attrs["bands"] = {level: (float(lv[round((1 - level) / 2, 6)]),
+                                      float(lv[round((1 + level) / 2, 6)]))
+                              for level in (0.8, 0.95)}  # fmt: skip
         _MASSES[str(fc.attrs["fit_origin"])] = out
         return fc
 
@@ -150,7 +155,8 @@ def _mean_mass(errors: xr.Dataset) -> dict[str, float]:
         ok = seen & np.isfinite(rec["nb_mean"].values)
         y = np.round(act.values[ok])
         for level in (0.8, 0.95):
-            pit = pit_coverage(y, rec["nb_mean"].values[ok], rec["nb_size"].values[ok], level)
+            pit = pit_coverage(y, rec["nb_mean"].values[ok], rec["nb_size"].values[ok],
+                               band=rec.attrs["bands"][level])  # fmt: skip
             sums.setdefault(f"pit{round(level * 100)}", []).extend(pit.tolist())
         n_nb += int((seen & np.isfinite(rec["mass80"].values)).sum())
         n_all += int(seen.sum())

@@ -172,6 +172,8 @@ def test_pit_coverage_matches_sampled_randomised_pit():
     hi = stats.nbinom.ppf(0.9, r0, r0 / (r0 + mu0))
     assert (y0 <= hi).mean() > 0.9
     assert pit_coverage(y0, mu0, r0, 0.8).mean() == pytest.approx(0.8, abs=5e-3)
+    # an interval asked at other levels (recalibrated) stands for its own band
+    assert pit_coverage(y0, mu0, r0, band=(0.05, 0.95)).mean() == pytest.approx(0.9, abs=5e-3)
     out = pit_coverage(np.array([np.nan, 2.0]), np.array([1.0, np.nan]), 2.0)
     assert np.isnan(out).all()
     with pytest.raises(ValueError, match="level"):

@@ -344,7 +344,8 @@ def coverage(
     return _reduce_mean(interval_hit(actual, quantiles, level), dim)
 
 
-def pit_coverage(actual: Any, mean: Any, size: Any, level: float = 0.8) -> np.ndarray:
+def pit_coverage(actual: Any, mean: Any, size: Any, level: float = 0.8,
+                 band: tuple[float, float] | None = None) -> np.ndarray:  # fmt: skip
     """Expected share of the randomised PIT inside the central ``level`` band, per cell.
 
     A count's central interval is a set of whole numbers and cannot hold exactly ``level`` (on
@@ -355,7 +356,9 @@ def pit_coverage(actual: Any, mean: Any, size: Any, level: float = 0.8) -> np.nd
     data", *Biometrics* 65:1254); its chance of falling in ``[(1 - level) / 2, (1 + level) /
     2]`` averages to exactly ``level`` over the cells of a calibrated forecaster, whatever the
     discreteness. ``mean`` and ``size`` give the negative binomial predictive distribution
-    (``size`` infinite: Poisson); NaN actuals give NaN.
+    (``size`` infinite: Poisson); NaN actuals give NaN. ``band``: the PIT band ``(lo, hi)`` the
+    issued interval stands for when its quantiles were asked at other levels than the nominal
+    ones (a recalibrated model's ``calibrated_levels_``); default the central ``level`` band.
 
     Examples
     --------
@@ -375,7 +378,8 @@ def pit_coverage(actual: Any, mean: Any, size: Any, level: float = 0.8) -> np.nd
     yy, mm, rr = np.where(seen, np.round(y), 0.0), np.where(seen, mu, 1.0), np.where(seen, r, 1.0)
     hi = nb_cdf(yy, mm, rr)
     lo = np.where(yy > 0, nb_cdf(np.maximum(yy - 1.0, 0.0), mm, rr), 0.0)
-    a, b = (1 - level) / 2, (1 + level) / 2
+    a, b = ((1 - level) / 2, (1 + level) / 2) if band is None else (float(band[0]),
+                                                                      float(band[1]))
     share = np.clip(np.minimum(hi, b) - np.maximum(lo, a), 0.0, None) / np.maximum(hi - lo, 1e-300)
     return np.where(seen, share, np.nan)
 
