@@ -38,13 +38,17 @@ The family and the default detector's threshold were chosen on the synthetic fam
 real sets are held out. Ends with::
 
     RESULT cov80_pooled=… cov80_min=… cov80_max=… fa_min=… fa_max=… pod3=… delay=…
-           mase_vs_best_peer=nan warn_day_seconds=nan
+           mase_vs_best_peer=nan warn_day_seconds=nan pod3s=… pit80_pooled=…
 
 ``cov80_pooled`` over the real sets, ``cov80_min/max`` over family members; ``fa_min/max``
 over the members (daily, weekly and monthly) whose series all have a mean >= 1 per period;
 ``pod3`` and ``delay``
-(median, days) of the default detector at k = 3 pooled over those members. The last two keys
+(median, days) of the default detector at k = 3 pooled over those members. The two nan keys
 belong to other parts of the issue (``forecast_skill.py``, the grid-scale warn benchmark).
+Two keys follow them: ``pod3s``, the POD of the sustained 3-SD shift (pooled like ``pod3``),
+and ``pit80_pooled``, the randomised-PIT coverage of the 80 % band pooled over the real sets
+(:func:`predgov.forecast.metrics.pit_coverage`: what ``cov80_pooled`` would be without the
+over-coverage whole-number intervals must have on sparse counts).
 
 Run: ``python benchmarks/calibration.py`` (full) or ``--quick`` (a smoke test of a few
 seconds). Never reads ``shared/holdout``.
@@ -65,6 +69,7 @@ import xarray as xr
 
 from predgov.data.freq import period_days, periods_per_year
 from predgov.data.synthetic_family import FAMILY, generate
+from predgov.forecast.metrics import pit_coverage
 from predgov.warn.baseline import BaselineCache
 from predgov.warn.evaluate import inject_outbreaks, run, score_alarms, smooth_baseline
 
@@ -235,13 +240,17 @@ def coverage(
     regressors: xr.Dataset | None = None, params: dict[str, Any] | None = None,
 ) -> dict[str, float]:  # fmt: skip
     """Coverage of the default forecaster's central 50/80/95 % intervals over ``n_origins``
-    rolling origins (the last ``n_origins`` non-overlapping windows of ``horizon`` periods)."""
+    rolling origins (the last ``n_origins`` non-overlapping windows of ``horizon`` periods),
+    and ``pit80``: the randomised-PIT coverage of its 80 % band over the cells with a negative
+    binomial forecast (:func:`predgov.forecast.metrics.pit_coverage`; nominal for a calibrated
+    count forecaster, where whole-number intervals over-cover sparse counts)."""
     from predgov.forecast import DEFAULT_MODEL, make_forecaster
 
     freq = counts.attrs["freq"]
     h = int(horizon or HORIZON[freq])
     T = counts.sizes["time"]
     inside = {lv: [] for lv in LEVELS}
+    pit: list[np.ndarray] = []
     n_done = 0
     for i in range(n_origins, 0, -1):
         origin = T - i * h
@@ -263,9 +272,18 @@ def coverage(
             hi = q.sel(quantile=1 - (1 - lv) / 2, method="nearest").values
             ok = np.isfinite(y)
             inside[lv].append(((y >= lo - 1e-9) & (y <= hi + 1e-9))[ok])
+        if hasattr(model, "predict_distribution"):  # randomised-PIT coverage of the 80 % band
+            dist = model.predict_distribution(h, regressors=reg_pred)
+            size = dist["size"].transpose(*fc["mean"].dims).values
+            band = dict(zip(np.round(model.levels_, 6), model.calibrated_levels_, strict=True))
+            nb = np.isfinite(y) & np.isfinite(size)
+            pit.append(pit_coverage(y[nb], dist["mean"].transpose(*fc["mean"].dims).values[nb],
+                                    size[nb], band=(band[0.1], band[0.9])))  # fmt: skip
         n_done += 1
     out = {f"cov{int(lv * 100)}": float(np.concatenate(v).mean()) if v else math.nan
            for lv, v in inside.items()}  # fmt: skip
+    out["pit80"] = float(np.concatenate(pit).mean()) if pit else math.nan
+    out["n_pit"] = int(sum(len(a) for a in pit))
     out["origins"] = n_done
     out["n"] = int(sum(len(a) for a in inside[0.8]))
     return out
@@ -536,14 +554,18 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if real_cov:
         n_tot = sum(c["n"] for c in real_cov.values())
         cov_pooled = sum(c["cov80"] * c["n"] for c in real_cov.values()) / max(n_tot, 1)
+        n_pit = sum(c["n_pit"] for c in real_cov.values())
+        pit_pooled = sum(c["pit80"] * c["n_pit"] for c in real_cov.values()
+                         if c["n_pit"]) / max(n_pit, 1)  # fmt: skip
     else:
-        cov_pooled = math.nan
+        cov_pooled = pit_pooled = math.nan
     cmin, cmax = fam_cov("cov80")
     fas = [out["warn"][n].loc["default", "fa"] for n in dense_any if n in out["warn"]]
     fa_lo, fa_hi = (min(fas), max(fas)) if fas else (math.nan, math.nan)
     dp = out.get("warn_pooled_dense")
     pod3 = float(dp.loc["default", "pod3"]) if dp is not None else math.nan
     delay = float(dp.loc["default", "delay3"]) if dp is not None else math.nan
+    pod3s = float(dp.loc["default", "pod3s"]) if dp is not None else math.nan
     if dp is not None:
         print(f"\nsustained 3-SD shift (earlier design, POD within 3 days): "
               f"pod3s={_fmt(float(dp.loc['default', 'pod3s']))} "
@@ -552,7 +574,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     line = (
         f"RESULT cov80_pooled={_fmt(cov_pooled)} cov80_min={_fmt(cmin)} cov80_max={_fmt(cmax)} "
         f"fa_min={_fmt(fa_lo)} fa_max={_fmt(fa_hi)} "
-        f"pod3={_fmt(pod3)} delay={_fmt(delay)} mase_vs_best_peer=nan warn_day_seconds=nan"
+        f"pod3={_fmt(pod3)} delay={_fmt(delay)} mase_vs_best_peer=nan warn_day_seconds=nan "
+        f"pod3s={_fmt(pod3s)} pit80_pooled={_fmt(pit_pooled)}"
     )
     print(line)
     sys.stdout.flush()

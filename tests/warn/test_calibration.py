@@ -181,8 +181,11 @@ def test_harness_smoke(capsys, monkeypatch, harness):
     line = out["result"]
     keys = re.findall(r"(\w+)=", line)
     assert keys == ["cov80_pooled", "cov80_min", "cov80_max", "fa_min", "fa_max", "pod3",
-                    "delay", "mase_vs_best_peer", "warn_day_seconds"]  # fmt: skip
+                    "delay", "mase_vs_best_peer", "warn_day_seconds", "pod3s",
+                    "pit80_pooled"]  # fmt: skip
     values = dict(re.findall(r"(\w+)=(\S+)", line))
+    # the randomised-PIT coverage of each member's 80 % band is computed beside its coverage
+    assert all(0.5 < c["pit80"] < 1.0 and c["n_pit"] > 0 for c in out["coverage"].values())
     assert 0.5 < float(values["cov80_min"]) <= float(values["cov80_max"]) <= 1.0
     assert np.isfinite(float(values["fa_max"])) and np.isfinite(float(values["pod3"]))
 
