@@ -92,8 +92,11 @@ def test_one_frequency_rule_for_warn():
 def test_expected_counts_split_keeps_one_copy_of_each_name():
     """``warn.expected`` was split into design / batched fit / online stages: its old names
     still import from it, and they are the very objects of the new modules (no copies)."""
-    from predgov.warn import batchfit, design, expected, online
+    from predgov.warn import batchfit, calendar_model, design, expected, online
 
+    assert expected.CalendarModel is calendar_model.CalendarModel
+    assert expected.REFIT is calendar_model.REFIT
+    assert expected.CALIBRATION_FEEDBACK is calendar_model.CALIBRATION_FEEDBACK
     assert expected.design is design.design
     assert expected.PRIOR_SCALE is design.PRIOR_SCALE
     assert expected.MIN_HISTORY is design.MIN_HISTORY

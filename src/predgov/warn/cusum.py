@@ -30,7 +30,7 @@ __all__ = ["FA_MARGIN", "cusum_path", "fa_margin", "nb_cusum", "nb_llr"]
 #: (made for independent periods) does not see: on the synthetic family of
 #: ``benchmarks/calibration.py`` the measured rate was 1.0-2.0 times the nominal one with a
 #: margin of 1, so the margin was set there (never on the real sets) to 0.7. Daily: 0.6 since
-#: the calibration feedback (:data:`predgov.warn.expected.CALIBRATION_FEEDBACK`) keeps past
+#: the calibration feedback (:data:`predgov.warn.calendar_model.CALIBRATION_FEEDBACK`) keeps past
 #: outbreaks out of the self-calibration, which also removes the largest errors of
 #: outbreak-free series and raised the false alarms at 0.7 (seeds 1-2 of the family, daily
 #: members with a mean >= 1: 1.35 -> 1.43 per series-year, 1.26 at 0.6).

@@ -17,7 +17,7 @@ nothing before it, and the day's scoring is the CUSUM step ``S = max(0, S_prev +
 with the increment coefficients of :func:`predgov.warn.arl.cusum_increments`. The baseline of
 the day after depends on today's count (level, dispersion, outbreak feedback): after scoring,
 :meth:`Monitor.advance` (or ``score(day, advance=True)``) extends the kept baseline
-(:class:`~predgov.warn.expected.CalendarModel`) by that one day, without rerunning the past,
+(:class:`~predgov.warn.calendar_model.CalendarModel`) by that one day, without rerunning the past,
 and the state becomes what :meth:`fit` on the counts including it gives (the day's online
 level / dispersion / self-calibration / feedback step; on a weekly refit day one batched GLM
 fit over the series). Only when a new day changes the calendar design of earlier days (the day
@@ -57,9 +57,9 @@ from predgov.parallel import DEFAULT_BLOCK_SERIES, BlockTask, map_blocks, plan_b
 from predgov.warn._common import as_counts, freq_of, stack
 from predgov.warn.arl import cusum_increments, cusum_threshold, persistent_threshold
 from predgov.warn.baseline import fit_baseline
+from predgov.warn.calendar_model import CalendarModel
 from predgov.warn.cusum import cusum_path, fa_margin, nb_cusum
 from predgov.warn.detect import prepare
-from predgov.warn.expected import CalendarModel
 
 __all__ = ["STATE_VARS", "Monitor", "next_period"]
 
@@ -121,7 +121,7 @@ def _fit_state(block: xr.DataArray, method: str, stamp: np.datetime64, params: d
     """Per-series state of one block for scoring period ``stamp`` (the one after the block's
     last period): the baseline and CUSUM of ``detect(method)`` run on the block padded with
     ``stamp`` unobserved, read at ``stamp``. The calendar baseline (the default) is kept as a
-    :class:`~predgov.warn.expected.CalendarModel` that :meth:`Monitor.advance` extends."""
+    :class:`~predgov.warn.calendar_model.CalendarModel` that :meth:`Monitor.advance` extends."""
     padded = _pad(block, stamp)
     prep = prepare(padded, method, dict(params), city=city, regressors=regressors, pool=pool)
     if prep.name != "nb_cusum":

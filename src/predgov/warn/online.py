@@ -35,7 +35,7 @@ ZS_CAP = 8.0
 #: 2 and 8 (benchmarks/calibration.py; first-year false alarms vs. POD of 3-SD outbreaks).
 PERSIST_CAP = 2.0
 #: The feedback CUSUM is held at its threshold (not reset) and the calibration feedback
-#: (:data:`predgov.warn.expected.CALIBRATION_FEEDBACK`) flags only where the expected count is
+#: (:data:`predgov.warn.calendar_model.CALIBRATION_FEEDBACK`) flags only where the expected count is
 #: at least this (and after a series' first year): on sparser series single counts are large
 #: excesses to an NB CUSUM, and leaving them out shrinks the predictive spread (synthetic
 #: sparse seasonal series, 0.1-1 a day: false alarms 1.19 per series-year without this floor,
@@ -271,7 +271,7 @@ class OnlineCalibration:
         # after a series' first year (where the expected count is >= CAL_FEEDBACK_MIN_MEAN) the
         # CUSUM is held at the threshold, not reset: every later period of the same excess
         # that raises it is flagged too, not only those that climb a new run to it (first
-        # year: reset, see predgov.warn.expected.CALIBRATION_FEEDBACK)
+        # year: reset, see predgov.warn.calendar_model.CALIBRATION_FEEDBACK)
         mature = (t - self.first >= self.year) & (mu_s >= CAL_FEEDBACK_MIN_MEAN)
         self.state = np.where(mature, np.minimum(new, self.feedback),
                               np.where(new > self.feedback, 0.0, new))  # fmt: skip
