@@ -275,10 +275,9 @@ def coverage(
         if hasattr(model, "predict_distribution"):  # randomised-PIT coverage of the 80 % band
             dist = model.predict_distribution(h, regressors=reg_pred)
             size = dist["size"].transpose(*fc["mean"].dims).values
-            band = dict(zip(np.round(model.levels_, 6), model.calibrated_levels_, strict=True))
             nb = np.isfinite(y) & np.isfinite(size)
             pit.append(pit_coverage(y[nb], dist["mean"].transpose(*fc["mean"].dims).values[nb],
-                                    size[nb], band=(band[0.1], band[0.9])))  # fmt: skip
+                                    size[nb], band=model.interval_band(0.8)))  # fmt: skip
         n_done += 1
     out = {f"cov{int(lv * 100)}": float(np.concatenate(v).mean()) if v else math.nan
            for lv, v in inside.items()}  # fmt: skip

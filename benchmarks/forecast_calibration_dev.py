@@ -127,10 +127,7 @@ class _MassRecorder(NBGLM):
         out["nb_mean"] = (dist["mean"].dims, np.where(nb, mean, np.nan))
         out["nb_size"] = (dist["mean"].dims, np.where(nb, size, np.nan))
         # the PIT band each issued interval stands for (recalibrated levels, if any)
-        lv = dict(zip(np.round(self.levels_, 6), self.calibrated_levels_, strict=True))
-        out.attrs["bands"] = {level: (float(lv[round((1 - level) / 2, 6)]),
-                                      float(lv[round((1 + level) / 2, 6)]))
-                              for level in (0.8, 0.95)}  # fmt: skip
+        out.attrs["bands"] = {level: self.interval_band(level) for level in (0.8, 0.95)}
         _MASSES[str(fc.attrs["fit_origin"])] = out
         return fc
 

@@ -524,3 +524,18 @@ def test_structured_information_leaves_the_forecast_unchanged(festival_city, mon
     np.testing.assert_allclose(structured.coef_, plain.coef_, rtol=0, atol=1e-6)
     np.testing.assert_allclose(fc["mean"].values, ref["mean"].values, rtol=1e-6)
     np.testing.assert_array_equal(fc["quantiles"].values, ref["quantiles"].values)
+
+
+def test_interval_band_is_the_recalibrated_levels_of_the_interval_quantiles():
+    """The PIT band of an issued interval: the calibrated levels at the positions of its two
+    nominal quantiles; a level the model does not issue is refused by name."""
+    t = pd.date_range("2023-01-02", periods=200, freq="D")
+    y = np.random.default_rng(4).poisson(6.0, (200, 3))
+    da = xr.DataArray(y, coords={"time": t, "s": ["a", "b", "c"]}, dims=("time", "s"))
+    model = NBGLM().fit(da)
+    levels = list(model.levels_)
+    lv = np.asarray(model.calibrated_levels_)
+    assert model.interval_band(0.8) == (lv[levels.index(0.1)], lv[levels.index(0.9)])
+    assert model.interval_band(0.95) == (lv[levels.index(0.025)], lv[levels.index(0.975)])
+    with pytest.raises(ValueError, match=r"0\.7 interval needs quantile levels \[0\.15, 0\.85\]"):
+        model.interval_band(0.7)

@@ -57,6 +57,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from predgov.stats.nb import nb_cdf_pmf
+
 #: Quantile levels of the M5 uncertainty competition (scaled pinball loss).
 M5_QUANTILES = (0.005, 0.025, 0.165, 0.25, 0.5, 0.75, 0.835, 0.975, 0.995)
 
@@ -369,15 +371,13 @@ def pit_coverage(actual: Any, mean: Any, size: Any, level: float = 0.8,
     >>> round(float(pit_coverage(y, mu, r, 0.8).mean()), 2)   # interval [0, 1] holds 0.95
     0.8
     """
-    from predgov.stats.nb import nb_cdf
-
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
     y, mu, r = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (actual, mean, size)))
     seen = np.isfinite(y) & np.isfinite(mu)
     yy, mm, rr = np.where(seen, np.round(y), 0.0), np.where(seen, mu, 1.0), np.where(seen, r, 1.0)
-    hi = nb_cdf(yy, mm, rr)
-    lo = np.where(yy > 0, nb_cdf(np.maximum(yy - 1.0, 0.0), mm, rr), 0.0)
+    hi, pmf = nb_cdf_pmf(yy, mm, rr)
+    lo = np.clip(hi - pmf, 0.0, 1.0)
     a, b = ((1 - level) / 2, (1 + level) / 2) if band is None else (float(band[0]),
                                                                       float(band[1]))
     share = np.clip(np.minimum(hi, b) - np.maximum(lo, a), 0.0, None) / np.maximum(hi - lo, 1e-300)

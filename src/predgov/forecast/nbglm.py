@@ -626,6 +626,30 @@ class NBGLM(LocalLevelMixin, Forecaster):
                                    attrs={"long_name": "negative-binomial size (inf: Poisson)"})
         return out
 
+    def interval_band(self, level: float) -> tuple[float, float]:
+        """The levels of :meth:`predict_distribution` that the issued central ``level``
+        interval was asked at: its two quantiles' recalibrated levels (``calibrated_levels_``;
+        the nominal ``(1 -+ level) / 2`` without recalibration). The randomised-PIT band the
+        interval stands for (:func:`predgov.forecast.metrics.pit_coverage`'s ``band``).
+
+        Examples
+        --------
+        >>> t = pd.date_range("2023-01-02", periods=140, freq="D")
+        >>> y = np.random.default_rng(1).poisson(5.0, (140, 2))
+        >>> da = xr.DataArray(y, coords={"time": t, "s": ["a", "b"]}, dims=("time", "s"))
+        >>> NBGLM(calibrate=False).fit(da).interval_band(0.8)
+        (0.1, 0.9)
+        """
+        wanted = np.round([(1 - level) / 2, (1 + level) / 2], 6)
+        have = np.round(np.asarray(self.levels_, dtype="float64"), 6)
+        missing = [float(w) for w in wanted if w not in have]
+        if missing:
+            raise ValueError(f"the {level:g} interval needs quantile levels {missing}, which "
+                             f"this model does not issue (quantiles={list(self.levels_)})")
+        lv = np.asarray(self.calibrated_levels_, dtype="float64")
+        lo, hi = (float(lv[np.flatnonzero(have == w)[0]]) for w in wanted)
+        return lo, hi
+
     def _predict(self, horizon: int, X: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         with single_thread():  # small products, as in the fit
             return self._predict_nb(horizon, X)
