@@ -30,13 +30,6 @@ _OOS_ORIGINS = 365
 _MIN_OOS_CELLS = 20
 
 
-def _ewm_sum(x: np.ndarray, lam: float) -> np.ndarray:
-    """``out[t] = x[t] + lam * out[t - 1]`` along axis 0 (all columns at once)."""
-    from scipy.signal import lfilter
-
-    return lfilter([1.0], [1.0, -lam], x, axis=0)
-
-
 def _ew_sums(
     y0: np.ndarray, mu0: np.ndarray, var0: np.ndarray, lam: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -50,9 +43,9 @@ def _ew_sums_many(
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """:func:`_ew_sums` for several ``lams`` in one pass over the periods.
 
-    The recursion ``out[t] = x[t] + lam * out[t - 1]`` of :func:`_ewm_sum` (the same
-    operations, so the same numbers as ``scipy.signal.lfilter``), run for every ``lam`` and
-    the three arrays at once: one vector step per period instead of a filter call per span
+    The recursion ``out[t] = x[t] + lam * out[t - 1]`` along the periods (the operations of
+    ``scipy.signal.lfilter([1], [1, -lam], x)``, so the same numbers), run for every ``lam``
+    and the three arrays at once: one vector step per period instead of a filter call per span
     and array.
 
     Examples
@@ -61,7 +54,8 @@ def _ew_sums_many(
     >>> (num, den, vs), = _ew_sums_many(x, 2 * x, x, [0.5])
     >>> num[:, 0].tolist(), vs[:, 0].tolist()
     ([0.0, 2.0, 5.0], [0.0, 2.0, 4.5])
-    >>> bool(np.array_equal(num, _ewm_sum(x, 0.5)))
+    >>> from scipy.signal import lfilter
+    >>> bool(np.array_equal(num, lfilter([1.0], [1.0, -0.5], x, axis=0)))
     True
     """
     T, n = y0.shape
